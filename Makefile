@@ -1,0 +1,54 @@
+# The Softmax Book: `make book` builds the book, `make test` runs every test. Both set up .venv first.
+# Targets are idempotent: the stamps below redo a step only when its inputs changed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+# Sources of the compiled extension: a change to any of them rebuilds it.
+EXT_SOURCES := $(wildcard cpp/*.cpp cpp/*.h cpp/*/*.cpp cpp/*/*.h) CMakeLists.txt
+BOOK_SOURCES := $(shell find book softlib -type f \( -name '*.ipynb' -o -name '*.md' -o -name '*.py' -o -name '*.bib' \) -not -path '*/.ipynb_checkpoints/*' 2>/dev/null) _config.yml _toc.yml
+
+.PHONY: setup book test unit lab bench clean
+
+setup: $(VENV)/.ext-stamp
+
+# The environment: the build tools, then softlib in editable mode with the book's and the tests' extras.
+$(VENV)/.deps-stamp: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install "scikit-build-core>=0.10" "pybind11>=3" cmake ninja
+	$(PIP) install --no-build-isolation -e ".[book,test]"
+	touch $@
+
+# The extension, rebuilt incrementally in build/ when a C++ source changes.
+$(VENV)/.ext-stamp: $(VENV)/.deps-stamp $(EXT_SOURCES)
+	$(PIP) install --no-build-isolation --no-deps -e .
+	touch $@
+
+# Executes every chapter (cached: an unchanged chapter is not re-run) and builds the HTML.
+book: _build/html/index.html
+	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
+
+_build/html/index.html: $(VENV)/.ext-stamp $(BOOK_SOURCES)
+	SOFTLIB_BOOK_BUILD=1 $(BIN)/jupyter-book build --warningiserror --keep-going --path-output . .
+	touch $@
+
+# Every test in one pytest run, so its summary line closes the output: the unit tests and doctests,
+# every notebook under nbval on a fresh kernel, and the browser tests of the built book.
+test: book
+	$(PY) -m pytest tests softlib book --doctest-modules --nbval-lax -p no:cacheprovider
+
+unit: setup
+	$(PY) -m pytest tests softlib --doctest-modules
+
+lab: setup
+	$(PIP) install -e ".[book,test,lab]" --no-build-isolation
+	$(BIN)/jupyter lab book
+
+bench: setup
+	$(PY) -m softlib.bench
+
+clean:
+	rm -rf _build build $(VENV) .pytest_cache .hypothesis softlib/*.so
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
