@@ -145,7 +145,7 @@ def binary_radius(delta, delta_a) -> np.ndarray:
     >>> bool(binary_radius(0.0, 1.0) == np.pi)
     True
     >>> binary_radius([3.0, 0.0], [1.0, 0.0])
-    array([4.34216764,        inf])
+    array([4.34391579,        inf])
     """
     delta = _finite_array(delta, "delta")
     delta_a = np.abs(_finite_array(delta_a, "delta_a"))
