@@ -224,3 +224,18 @@ def test_network_refuses_bad_input():
         mlp_loss_grad(params, X, y + 10)
     with pytest.raises(ValueError, match="structure"):
         mlp_slopes(params, v[:2], X)
+
+
+def test_single_class_and_small_discs_have_no_zeros():
+    assert np.isinf(ghost_radius([3.0], [2.0]))
+    assert partition_zeros([3.0], [2.0], 10.0).size == 0
+    # Inside rho_a there are no zeros at all (the spread bound), whatever the logits.
+    assert partition_zeros([0.0, 5.0, -2.0], [1.0, 0.0, -1.0], 0.99 * np.pi / 2).size == 0
+
+
+def test_nearest_partition_zero_is_the_ghost_radius():
+    z, a = np.array([0.5, -1.0, 0.0, 2.0]), np.array([0.3, 1.1, -0.7, 0.0])
+    rho = ghost_radius(z, a)
+    zeros = partition_zeros(z, a, 3 * rho)
+    assert abs(np.abs(zeros).min() / rho - 1) < 1e-13
+    np.testing.assert_allclose(np.sort_complex(zeros), np.sort_complex(zeros.conj()), rtol=1e-12)

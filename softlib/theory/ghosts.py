@@ -62,7 +62,7 @@ def taylor_radius(a, axis: int = -1) -> np.ndarray:
     ``Delta_a = max_k a_k - min_k a_k`` is the spread of the directional logit slopes along ``axis``.
     If ``Delta_a |Im tau| < pi`` the terms ``exp(z_k + a_k tau)`` of the partition function have phases
     in an arc shorter than pi and cannot cancel, so every complex zero of ``F`` is at distance at least
-    ``rho_a`` from 0 (Sao 2026, Theorem "spread bound").
+    ``rho_a`` from 0 (Sao 2026).
 
     Parameters
     ----------
@@ -99,7 +99,7 @@ def batch_taylor_radius(a, axis: int = -1) -> float:
 
     A step along the direction is within the convergence radius of every sample's loss (hence of
     their mean) when it is shorter than this. Over a mini-batch it is looser than over the whole
-    training set, since the maximum spread runs over fewer samples (Sao 2026, Section 3).
+    training set, since the maximum spread runs over fewer samples (Sao 2026).
 
     Parameters
     ----------
@@ -126,7 +126,7 @@ def binary_radius(delta, delta_a) -> np.ndarray:
 
     With two classes ``F(tau) = exp(z_1 + a_1 tau) + exp(z_2 + a_2 tau)`` vanishes exactly at
     ``tau = -(delta + i pi (2m + 1)) / (a_1 - a_2)``, ``m`` an integer, with ``delta = z_1 - z_2``; the
-    nearest pair (``m = 0, -1``) gives the radius (Sao 2026, Section 3, binary case).
+    nearest pair (``m = 0, -1``) gives the radius (Sao 2026, binary case).
 
     Parameters
     ----------
@@ -597,7 +597,7 @@ def normalized_step(update, a) -> float:
 
     ``a`` holds the directional logit slopes along the unit direction ``v = p / ||p||`` (one row per
     sample, classes last); ``Delta_a`` is their largest per-sample spread. ``r < 1`` means the step stays
-    inside every sample's Taylor disc (Sao 2026, Section 4). For gradient descent with rate ``eta``,
+    inside every sample's Taylor disc (Sao 2026). For gradient descent with rate ``eta``,
     ``r < 1`` reads ``eta < pi / (Delta_a ||grad||)``.
 
     Parameters
@@ -625,7 +625,7 @@ def safe_step(update, a, fraction: float = 1.0):
     """The controller: scale an update ``p`` to ``min(1, fraction * rho_a / ||p||) p``.
 
     ``rho_a = pi / max_x Delta_a(x)`` is computed from the slopes ``a`` along ``v = p / ||p||``, so the
-    returned step has normalised step ``r <= fraction`` (Sao 2026, Algorithm 1 with ``fraction = 1``).
+    returned step has normalised step ``r <= fraction`` (Sao 2026's controller is ``fraction = 1``).
     The direction proposed by the optimiser (Adam, SGD, ...) is kept; only its length is capped.
 
     Parameters
