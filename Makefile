@@ -8,7 +8,7 @@ PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 # Sources of the compiled extension: a change to any of them rebuilds it.
 EXT_SOURCES := $(wildcard cpp/*.cpp cpp/*.h cpp/*/*.cpp cpp/*/*.h) CMakeLists.txt
-BOOK_SOURCES := $(shell find book softlib -type f \( -name '*.ipynb' -o -name '*.md' -o -name '*.py' -o -name '*.bib' \) -not -path '*/.ipynb_checkpoints/*' 2>/dev/null) _config.yml _toc.yml
+BOOK_SOURCES := $(shell find book softlib -type f \( -name '*.ipynb' -o -name '*.md' -o -name '*.py' -o -name '*.bib' -o -name '*.css' \) -not -path '*/.ipynb_checkpoints/*' 2>/dev/null) _config.yml _toc.yml
 
 .PHONY: setup book test unit lab bench clean
 
@@ -30,14 +30,27 @@ $(VENV)/.ext-stamp: $(VENV)/.deps-stamp $(EXT_SOURCES)
 book: _build/html/index.html
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
+# SOFTLIB_BOOK_BUILD=1 makes softlib.viz.explore compute the kernel-free frames of its figures.
+# First the chapters whose code changed are executed $(JOBS) at a time into the cache that the build
+# reads (a chapter that fails there is executed again by the build, which fails with its traceback).
+# Then the build, with warnings (broken references included) as errors, and a table of each page's
+# execution time, its interactive figures' redraw times and its weight.
+CACHE := _build/.jupyter_cache
+JOBS ?= 2
+
 _build/html/index.html: $(VENV)/.ext-stamp $(BOOK_SOURCES)
+	SOFTLIB_BOOK_BUILD=1 $(PY) tests/browser/book_build.py execute $(CACHE) --jobs $(JOBS)
 	SOFTLIB_BOOK_BUILD=1 $(BIN)/jupyter-book build --warningiserror --keep-going --path-output . .
+	@$(PY) tests/browser/book_build.py report $(CACHE)
 	touch $@
 
 # Every test in one pytest run, so its summary line closes the output: the unit tests and doctests,
-# every notebook under nbval on a fresh kernel, and the browser tests of the built book.
+# every notebook under nbval on a fresh kernel, and the browser tests of the built book. The notebooks
+# run $(JOBS) at a time (pytest-xdist; --dist loadfile keeps each file on one worker). The figures skip
+# their kernel-free frames here (no SOFTLIB_BOOK_BUILD): only the built book shows them.
 test: book
-	$(PY) -m pytest tests softlib book --doctest-modules --nbval-lax -p no:cacheprovider
+	$(PY) -m pytest tests softlib book --doctest-modules --nbval-lax \
+	  -p no:cacheprovider -n $(JOBS) --dist loadfile
 
 unit: setup
 	$(PY) -m pytest tests softlib --doctest-modules
