@@ -3,8 +3,10 @@
 ``python tests/browser/book_build.py execute CACHE [--jobs N]``
     Executes the chapters of _toc.yml whose code changed since their last run, N at a time (one
     kernel each, in the chapter's folder, as the book build does), into the jupyter-cache that the
-    build then reads, so that the build itself executes nothing. A chapter that fails here is left out
-    of the cache: the build executes it again and fails with its traceback.
+    build then reads, so that the build itself executes nothing. The cache knows only the chapters'
+    code, so when softlib itself changed (its Python or C++ sources) every chapter runs again. A
+    chapter that fails here is left out of the cache: the build executes it again and fails with its
+    traceback.
 
 ``python tests/browser/book_build.py report CACHE``
     After the build: each page's execution time (as cached), its interactive figures with their
@@ -14,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import multiprocessing
 from pathlib import Path
@@ -22,7 +25,17 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bookpages import chapters, explorers, page_weight, pages  # noqa: E402
+from bookpages import ROOT, chapters, explorers, page_weight, pages  # noqa: E402
+
+
+def softlib_fingerprint() -> str:
+    """A hash of everything the chapters run besides their own code: softlib's sources."""
+    files = sorted(p for pattern in ("softlib/**/*.py", "cpp/**/*", "CMakeLists.txt", "pyproject.toml")
+                   for p in ROOT.glob(pattern) if p.is_file() and "__pycache__" not in p.parts)
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _cache(path):
@@ -48,7 +61,14 @@ def execute(cache_path: Path, jobs: int, timeout: int) -> int:
             cache.remove_nb_from_project(record.pk)
     for uri in sorted(wanted - {r.uri for r in cache.list_project_records()}):
         cache.add_nb_to_project(uri)
-    todo = cache.list_unexecuted()
+    stamp = Path(cache_path) / "softlib.sha256"
+    fingerprint = softlib_fingerprint()
+    if stamp.exists() and stamp.read_text() != fingerprint:
+        print("softlib changed since the chapters last ran: running every chapter again", flush=True)
+        todo = cache.list_project_records()
+    else:
+        todo = cache.list_unexecuted()
+    stamp.write_text(fingerprint)
     NbProjectRecord.remove_tracebacks([r.pk for r in todo], cache.db)
     print(f"executing {len(todo)} of {len(wanted)} chapters, {jobs} at a time "
           f"(the others are unchanged since their last run)", flush=True)

@@ -60,6 +60,8 @@ def server(built_book) -> str:
 def browser():
     path = chromium_path()
     if path is None:
+        if os.environ.get("SOFTLIB_REQUIRE_BROWSER"):  # set by .ci/run, which installs Chromium
+            pytest.fail(HOW_TO_GET_CHROMIUM)
         pytest.skip(HOW_TO_GET_CHROMIUM)
     try:
         from playwright.sync_api import sync_playwright
