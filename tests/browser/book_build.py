@@ -70,8 +70,8 @@ def execute(cache_path: Path, jobs: int, timeout: int) -> int:
         todo = cache.list_unexecuted()
     stamp.write_text(fingerprint)
     NbProjectRecord.remove_tracebacks([r.pk for r in todo], cache.db)
-    print(f"executing {len(todo)} of {len(wanted)} chapters, {jobs} at a time "
-          f"(the others are unchanged since their last run)", flush=True)
+    unchanged = " (the others are unchanged since their last run)" if len(todo) < len(wanted) else ""
+    print(f"executing {len(todo)} of {len(wanted)} chapters, {jobs} at a time{unchanged}", flush=True)
     if not todo:
         return 0
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
