@@ -116,3 +116,11 @@ def test_interactive_figures_go_through_explore(page):
     code = "\n".join(cell.source for cell in notebook(page).cells if cell.cell_type == "code")
     assert "ipywidgets" not in code and "interact(" not in code, \
         "make interactive figures with softlib.viz.explore, so that they also move in the built book"
+
+
+def test_repository_links_in_the_pages_agree_with_the_config():
+    url = repository_url()
+    for page in pages():
+        text = page.source.read_text(encoding="utf-8")
+        others = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", text)) - {url}
+        assert others == set(), f"{page.name} links to a repository other than {url} (_config.yml)"
