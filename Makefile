@@ -24,6 +24,7 @@ $(VENV)/.deps-stamp: pyproject.toml
 	$(UV) "scikit-build-core>=0.10" "pybind11>=3" cmake ninja
 	$(UV) --no-build-isolation -e ".[book,test]"
 	touch $@
+	test -e $(VENV)/.ext-stamp || touch $(VENV)/.ext-stamp  # a new .venv's extension was just built
 
 # The extension, rebuilt incrementally in build/ when a C++ source changes.
 $(VENV)/.ext-stamp: $(VENV)/.deps-stamp $(EXT_SOURCES)

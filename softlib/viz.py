@@ -231,7 +231,9 @@ class Explorer:
                 control = widgets.ToggleButtons(options=options, value=self.values[name], description=name)
             controls[name] = control
         self.update(fig)
-        image = widgets.Image(value=self._png, format="png")
+        width = int(round(self.figsize[0] * self.dpi))  # the figure's own size, not stretched
+        image = widgets.Image(value=self._png, format="png", width=str(width),
+                              layout=widgets.Layout(max_width="100%", height="auto"))
 
         def redraw(change):
             self.update(fig, **{change["owner"].description: change["new"]})
