@@ -6,6 +6,7 @@ No browser is needed; the tests skip when the book is not built (``make book``).
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import unquote, urlsplit
 
@@ -70,7 +71,7 @@ def test_chapter_has_launch_download_and_repository_buttons(page):
         "Binder": f"https://mybinder.org/v2/gh/{slug}/{repo['branch']}?urlpath=lab/tree/{notebook}",
         "Colab": f"https://colab.research.google.com/github/{slug}/blob/{repo['branch']}/{notebook}",
         "repository": repo["url"],
-        "download .ipynb": f"../_sources/{notebook}" if "/" in page.name else f"_sources/{notebook}",
+        "download .ipynb": os.path.relpath(HTML / "_sources" / notebook, page.html.parent),
     }
     missing = {name: url for name, url in expected.items() if url not in links}
     assert missing == {}, "buttons missing from the page's header"
