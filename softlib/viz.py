@@ -19,10 +19,12 @@ saved with its outputs) show. ``explore(..., frames=True)`` or ``False`` overrid
 Responsiveness
 --------------
 :meth:`Explorer.update` is what one widget movement costs: clear the figure, draw it, render it to PNG.
-Creating axes and laying them out is most of that; a ``draw`` that returns a function
+Creating axes and laying them out is a large part of that; a ``draw`` that returns a function
 ``update(**values)`` which moves its artists in place (``set_data``, ``set_height``, ``set_text``) is
-called only once per figure, and every later movement calls that function and renders, which is
-typically two to three times faster.
+called only once per figure, and every later movement calls that function and renders. When
+``update`` also returns the artists it changed (as with ``FuncAnimation(..., blit=True)``), the rest of
+the figure is rendered once and kept, and each movement draws only those artists over it: ten times
+faster or more. That is only right when the update changes nothing else (axis limits, ticks, layout).
 :meth:`Explorer.redraw_times` times it over every value of a control and :func:`redraw_report` sums it
 up; the kernel-free frames record the same timings in their HTML (``data-redraw-*`` attributes), so the
 book's tests can report every figure's redraw time without running anything again.
@@ -90,6 +92,53 @@ def _compact_png(png: bytes) -> bytes:
     return out.getvalue() if out.tell() < len(png) else png
 
 
+class _Live:
+    """A drawn figure's updater and, when the updater returns the artists it changed, the stored
+    image of everything else (matplotlib's blitting): each redraw then draws only those artists."""
+
+    def __init__(self, updater):
+        self.updater = updater
+        self.artists: list = []
+        self.background = None
+
+    def blit(self, fig, artists) -> bool:
+        """Draw ``artists`` over the stored background; False if the canvas cannot blit."""
+        if not artists:
+            return False
+        if not hasattr(fig.canvas, "copy_from_bbox"):  # a closed pyplot figure has a bare canvas
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+            FigureCanvasAgg(fig)
+        canvas = fig.canvas
+        if [id(a) for a in artists] != [id(a) for a in self.artists]:  # first time, or other artists
+            for artist in self.artists:
+                artist.set_animated(False)
+            for artist in artists:
+                artist.set_animated(True)
+            canvas.draw()  # everything but the animated artists
+            self.background, self.artists = canvas.copy_from_bbox(fig.bbox), artists
+        canvas.restore_region(self.background)
+        for artist in artists:
+            fig.draw_artist(artist)
+        return True
+
+    def blit_off(self):
+        """Back to full renders: the artists are drawn with the rest again."""
+        for artist in self.artists:
+            artist.set_animated(False)
+        self.artists, self.background = [], None
+
+    @staticmethod
+    def png(fig) -> bytes:
+        from PIL import Image
+
+        rgba = Image.fromarray(np.asarray(fig.canvas.buffer_rgba()))
+        white = Image.new("RGBA", rgba.size, "white")
+        out = io.BytesIO()
+        Image.alpha_composite(white, rgba).convert("RGB").save(out, format="png", compress_level=1)
+        return out.getvalue()
+
+
 @dataclass
 class Explorer:
     """An interactive figure: its drawing function, its controls and their current values.
@@ -124,14 +173,17 @@ class Explorer:
         if unknown:
             raise ValueError(f"unknown control(s) {sorted(unknown)}; the controls are {list(self.controls)}")
         self.values.update(changes)
-        updater = self._updaters.get(fig)
-        if updater is not None:
-            updater(**self.values)
-        else:
+        live = self._updaters.get(fig)
+        if live is None:
             fig.clear()
             updater = self.draw(fig, **self.values)
             if callable(updater):
-                self._updaters[fig] = updater
+                live = self._updaters[fig] = _Live(updater)
+        if live is not None:
+            changed = live.updater(**self.values)
+            if changed is not None and live.blit(fig, list(changed)):
+                return live.png(fig)
+            live.blit_off()
         out = io.BytesIO()
         # Fast compression: the widget's PNG travels on the machine; the frames are recompressed.
         fig.savefig(out, format="png", dpi=self.dpi, facecolor="white", pil_kwargs={"compress_level": 1})
@@ -371,7 +423,9 @@ def explore(draw: Callable, controls: Mapping[str, Sequence], *, defaults: Mappi
         (a cleared :class:`matplotlib.figure.Figure`). Keep it fast: every slider movement calls it
         (aim for under 100 ms, see :func:`redraw_report`); compute heavy data once, outside. It may
         return a function ``update(**values)`` that moves the drawn artists to new values in place;
-        later movements then call that instead of drawing the figure again from scratch.
+        later movements then call that instead of drawing the figure again from scratch. If
+        ``update`` returns the list of artists it changed, only those are redrawn, over a stored
+        image of the rest (blitting), provided the update changes nothing else.
     controls : mapping
         Control name to the sequence of values it can take: numbers give a slider, strings give
         buttons.
