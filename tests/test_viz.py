@@ -1,4 +1,9 @@
-"""softlib.viz.explore: the kernel-free frames and the live redraw."""
+"""softlib.viz.explore: the kernel-free frames, the live redraw, and when the frames are computed."""
+
+import base64
+import io
+import json
+import re
 
 import matplotlib
 
@@ -6,19 +11,59 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from softlib.viz import explore
+from softlib.viz import BOOK_BUILD_ENV, explore, redraw_report
 
 
 def draw(fig, scale, style="-"):
     ax = fig.subplots()
     ax.plot(np.arange(5) * scale, style)
+    ax.set_title(f"scale {scale} {style}")
 
 
-def test_frames_html_has_one_frame_per_value():
+def frames_of(html):
+    """The frames, shape and labels embedded in a kernel-free figure."""
+    data = json.loads(re.search(r"parentElement, (\{.*?\}), \[", html).group(1))
+    return data
+
+
+def test_frames_html_has_one_distinct_frame_per_value():
     fx = explore(draw, {"scale": [1.0, 2.0, 3.0], "style": ["-", "--"]})
+    data = frames_of(fx.frames_html())
+    assert data["shape"] == [3, 1] and data["labels"][0] == ["1", "2", "3"]
+    assert len(set(data["frames"])) == 3
+
+
+def test_frames_are_pngs_of_the_figure_size_on_white():
+    fx = explore(draw, {"scale": [1.0, 2.0]}, figsize=(4, 3), dpi=50)
+    for frame in frames_of(fx.frames_html())["frames"]:
+        image = Image.open(io.BytesIO(base64.b64decode(frame))).convert("RGB")
+        assert image.size == (200, 150)
+        # An opaque white background (the palette may round it to 254): legible on a dark page.
+        assert min(image.getpixel((0, 0))) >= 250
+
+
+def test_grid_of_two_controls_has_every_pair_and_buttons_for_strings():
+    fx = explore(draw, {"scale": [1.0, 2.0, 3.0], "style": ["-", "--"]}, second="style")
     html = fx.frames_html()
-    assert html.count("frames[2]") == 1 and "frames[3]" not in html
+    data = frames_of(html)
+    assert data["shape"] == [3, 2] and len(set(data["frames"])) == 6
+    assert html.count("<button") == 2 and html.count('type="range"') == 1
+
+
+def test_the_shown_frame_is_the_default_and_values_are_restored():
+    fx = explore(draw, {"scale": [1.0, 2.0, 3.0]}, defaults={"scale": 3.0})
+    html = fx.frames_html()
+    data = frames_of(html)
+    assert f'src="data:image/png;base64,{data["frames"][2]}"' in html and 'value="2"' in html
+    assert fx.values == {"scale": 3.0}
+
+
+def test_frames_record_their_redraw_times():
+    html = explore(draw, {"scale": [1.0, 2.0]}).frames_html()
+    p95 = float(re.search(r'data-redraw-p95-ms="([0-9.]+)"', html).group(1))
+    assert p95 > 0
 
 
 def test_update_redraws_and_reports_its_time():
@@ -26,6 +71,93 @@ def test_update_redraws_and_reports_its_time():
     fig = fx.new_figure()
     seconds = fx.update(fig, scale=2.0)
     assert fx.values["scale"] == 2.0 and len(fig.axes) == 1 and seconds > 0
+    assert fx._png.startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="unknown control"):
+        fx.update(fig, scael=1.0)
+
+
+def test_redraw_times_cover_the_control_and_restore_it():
+    fx = explore(draw, {"scale": [1.0, 2.0, 3.0], "style": ["-", "--", ":"]}, defaults={"style": "--"})
+    times = fx.redraw_times("style")
+    assert times.shape == (3,) and np.all(times > 0) and fx.values["style"] == "--"
+    assert re.fullmatch(r"redraw over 3 values of scale: median \d+ ms, p95 \d+ ms, max \d+ ms \(CPU p95 \d+ ms\)",
+                        redraw_report(fx))
+
+
+def test_frames_are_computed_only_for_the_book_build(monkeypatch):
+    fx = explore(draw, {"scale": [1.0, 2.0]})
+    monkeypatch.delenv(BOOK_BUILD_ENV, raising=False)
+    bundle = fx._repr_mimebundle_()
+    assert "text/html" not in bundle and "image/png" in bundle
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    monkeypatch.setenv(BOOK_BUILD_ENV, "1")
+    bundle = fx._repr_mimebundle_()
+    assert "softlib-explorer" in bundle["text/html"] and "image/png" not in bundle
+    assert "text/html" in explore(draw, {"scale": [1.0]}, frames=True)._repr_mimebundle_()
+    monkeypatch.setenv(BOOK_BUILD_ENV, "0")
+    assert "text/html" not in fx._repr_mimebundle_()
+
+
+def test_widget_moves_redraw_the_image():
+    fx = explore(draw, {"scale": [1.0, 2.0, 3.0], "style": ["-", "--"]})
+    box = fx.widget()
+    slider, buttons, image = box.children
+    before = image.value
+    slider.value = 3.0
+    assert image.value != before and fx.values["scale"] == 3.0
+    buttons.value = "-"
+    assert fx.values["style"] == "-"
+
+
+def test_draw_may_return_an_updater_used_for_later_redraws():
+    calls = {"draw": 0, "update": 0}
+
+    def draw_once(fig, scale):
+        calls["draw"] += 1
+        (line,) = fig.subplots().plot([0, scale])
+
+        def update(scale):
+            calls["update"] += 1
+            line.set_ydata([0, scale])
+        return update
+
+    fx = explore(draw_once, {"scale": [1.0, 2.0, 3.0]})
+    data = frames_of(fx.frames_html())
+    assert calls == {"draw": 1, "update": 3} and len(set(data["frames"])) == 3
+    fig = fx.new_figure()
+    fx.update(fig, scale=1.0)
+    fx.update(fig, scale=3.0)
+    assert calls == {"draw": 2, "update": 5}
+
+
+def draw_bars(fig, height, blit=True):
+    """A bar chart whose update moves the bars and the title, and returns them when ``blit``."""
+    ax = fig.subplots()
+    bars = ax.bar(["a", "b", "c"], [height, 1.0, 0.5])
+    ax.set_ylim(0, 4)
+
+    def update(height, blit=blit):
+        bars[0].set_height(height)
+        ax.set_title(f"height {height}")
+        return [*bars, ax.title] if blit else None
+    return update
+
+
+def pixels(png):
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
+
+
+def test_blitted_redraws_match_full_ones():
+    heights = [1.0, 2.0, 3.0]
+    blitted = explore(draw_bars, {"height": heights, "blit": ["yes"]})
+    fig = blitted.new_figure()
+    for h in heights:  # blitted after the first: only the returned artists are drawn again
+        blitted.update(fig, height=h)
+        fresh = explore(lambda f, height, blit: draw_bars(f, height, blit=False), {"height": [h], "blit": ["no"]})
+        fresh.update(fresh.new_figure())
+        difference = np.abs(pixels(blitted._png) - pixels(fresh._png))
+        assert difference.mean() < 0.5, f"blitted frame at height {h} differs from a full render"
+    assert blitted._updaters[fig].artists  # the blitting path was taken
 
 
 def test_bad_controls_are_refused():
@@ -33,3 +165,17 @@ def test_bad_controls_are_refused():
         explore(draw, {"scale": []})
     with pytest.raises(ValueError, match="not one of"):
         explore(draw, {"scale": [1.0]}, defaults={"scale": 5.0})
+    with pytest.raises(ValueError, match="mixes numbers"):
+        explore(draw, {"scale": [1.0, "a"]})
+    with pytest.raises(ValueError, match="second control"):
+        explore(draw, {"scale": [1.0]}, second="scale")
+    with pytest.raises(TypeError, match="draw must be a function"):
+        explore(None, {"scale": [1.0]})
+    with pytest.raises(ValueError, match="at least one control"):
+        explore(draw, {})
+
+
+def test_too_many_frames_are_refused():
+    fx = explore(draw, {"scale": list(range(30)), "style": [str(i) for i in range(20)]}, second="style")
+    with pytest.raises(ValueError, match="600 frames"):
+        fx.frames_html()

@@ -1,0 +1,126 @@
+"""The chapters' sources: listed in _toc.yml, committed without outputs, opening with the cell that
+installs softlib on its own, and citing their papers from book/references.bib.
+
+Every notebook of the book is found through _toc.yml, so a new chapter is checked without further ado.
+"""
+
+from __future__ import annotations
+
+import builtins
+from pathlib import Path
+import re
+import sys
+
+import nbformat
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent / "browser"))
+from bookpages import ROOT, chapters, pages  # noqa: E402
+
+CHAPTERS = chapters()
+CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
+
+
+def notebook(page):
+    return nbformat.read(page.source, as_version=4)
+
+
+def bib_keys() -> set[str]:
+    from pybtex.database import parse_file
+
+    return set(parse_file(ROOT / "book" / "references.bib").entries)
+
+
+def repository_url() -> str:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+
+
+def test_every_notebook_of_the_book_is_in_the_toc():
+    listed = {page.source for page in pages()}
+    on_disk = {p.resolve() for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts}
+    assert on_disk - listed == set(), "add these notebooks to _toc.yml"
+    assert CHAPTERS, "the book has no chapter"
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_is_committed_without_outputs(page):
+    dirty = [i for i, cell in enumerate(notebook(page).cells)
+             if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)]
+    assert dirty == [], f"cells {dirty} have outputs: jupyter nbconvert --clear-output --inplace {page.source}"
+
+
+def first_code_cell(page):
+    return next(cell for cell in notebook(page).cells if cell.cell_type == "code")
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_first_cell_installs_softlib_from_the_repository(page):
+    cell = first_code_cell(page)
+    assert "hide-input" in cell.metadata.get("tags", []), "tag the install cell hide-input"
+    assert re.search(r"^try:\n\s+import softlib\nexcept ImportError:", cell.source, re.M), cell.source
+    assert f"git+{repository_url()}" in cell.source, "install from the repository of _config.yml"
+
+
+class _Shell:
+    """Records the line magics (``%pip``) that the install cell asks IPython to run."""
+
+    def __init__(self):
+        self.magics = []
+
+    def run_line_magic(self, name, line, *args, **kwargs):
+        self.magics.append((name, line))
+
+
+def run_install_cell(page, softlib_importable: bool) -> list:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    code = TransformerManager().transform_cell(first_code_cell(page).source)
+    shell = _Shell()
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "softlib" and not softlib_importable and not shell.magics:
+            raise ImportError("No module named 'softlib'")
+        return real_import(name, *args, **kwargs)
+
+    builtins.__import__ = fake_import
+    try:
+        exec(compile(code, str(page.source), "exec"), {"get_ipython": lambda: shell})
+    finally:
+        builtins.__import__ = real_import
+    return shell.magics
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_install_cell_is_harmless_when_softlib_is_present(page):
+    assert run_install_cell(page, softlib_importable=True) == []
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_install_cell_installs_softlib_when_missing(page):
+    magics = run_install_cell(page, softlib_importable=False)
+    assert [name for name, _ in magics] == ["pip"] and "install" in magics[0][1]
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_cites_its_papers_from_the_bibliography(page):
+    text = "\n".join(cell.source for cell in notebook(page).cells if cell.cell_type == "markdown")
+    keys = {key.strip() for group in CITE.findall(text) for key in group.split(",")}
+    assert keys, "cite the papers the chapter follows with {cite:t}`key` from book/references.bib"
+    assert keys - bib_keys() == set(), "add these keys to book/references.bib"
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_interactive_figures_go_through_explore(page):
+    code = "\n".join(cell.source for cell in notebook(page).cells if cell.cell_type == "code")
+    assert "ipywidgets" not in code and "interact(" not in code, \
+        "make interactive figures with softlib.viz.explore, so that they also move in the built book"
+
+
+def test_repository_links_in_the_pages_agree_with_the_config():
+    url = repository_url()
+    for page in pages():
+        text = page.source.read_text(encoding="utf-8")
+        others = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", text)) - {url}
+        assert others == set(), f"{page.name} links to a repository other than {url} (_config.yml)"
