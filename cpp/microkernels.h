@@ -230,6 +230,23 @@ void vscale(typename S::T* y, std::size_t n, typename S::T c) {
   if (i < n) S::store_tail(y + i, n - i, S::mul(S::load_tail(y + i, n - i, 0), vc));
 }
 
+// -------------------------------------------------------------------------------------- vdivide
+// y_i /= s: the float64 three-pass kernel divides (one correctly rounded operation) where float32
+// multiplies by 1/s, keeping float64's reload variant clear of its 4-ULP bound (3.55 ULP measured
+// with the multiply on AVX2).
+template <class S>
+void vdivide(typename S::T* y, std::size_t n, typename S::T s) {
+  using V = typename S::V;
+  constexpr std::size_t W = S::W;
+  const V vs = S::set(s);
+  std::size_t i = 0;
+  for (; i + U * W <= n; i += U * W) {
+    for (std::size_t u = 0; u < U; ++u) S::store(y + i + u * W, S::div(S::load(y + i + u * W), vs));
+  }
+  for (; i + W <= n; i += W) S::store(y + i, S::div(S::load(y + i), vs));
+  if (i < n) S::store_tail(y + i, n - i, S::div(S::load_tail(y + i, n - i, 1), vs));
+}
+
 // ---------------------------------------------------------------------------- vscaleexpminusmax
 // y_i = c * exp(x_i - m)
 template <class S>

@@ -63,7 +63,11 @@ struct RowKernels {
     if (!std::isfinite(m)) return fill_nan(y, n);
     const double s = mk::raddstoreexpminusmax<S>(x, y, n, m);
     if (!std::isfinite(s)) return fill_nan(y, n);
-    mk::vscale<S>(y, n, T(1.0 / s));
+    if constexpr (sizeof(T) == 4) {
+      mk::vscale<S>(y, n, T(1.0 / s));
+    } else {
+      mk::vdivide<S>(y, n, s);
+    }
   }
   static void softmax_three_pass_recompute(const T* x, T* y, std::size_t n) {
     const T m = mk::rmax<S>(x, n);
