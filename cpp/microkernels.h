@@ -106,24 +106,32 @@ double acc_total(const typename S::Acc& a) {
   return s + c;
 }
 
+// Plain double lanes (float data) are summed by the vector unit; compensated lanes (double data, or
+// a code path without acc_total2 for them) lane by lane with TwoSum.
+template <class S, class = void>
+struct has_total2 : std::false_type {};
+template <class S>
+struct has_total2<S, std::void_t<decltype(S::acc_total2(std::declval<const typename S::Acc&>(),
+                                                         std::declval<const typename S::Acc&>()))>>
+    : std::true_type {};
+
 template <class S>
 double acc_total(const typename S::Acc (&a)[U]) {
-  double s = 0.0;
-  for (std::size_t u = 0; u < U; ++u) s += acc_total<S>(a[u]);
-  return s;
+  static_assert(U == 2, "acc_total2 sums two accumulators");
+  if constexpr (has_total2<S>::value && (sizeof(typename S::T) == 4 || S::W == 1)) {
+    return S::acc_total2(a[0], a[1]);
+  } else {
+    double s = 0.0;
+    for (std::size_t u = 0; u < U; ++u) s += acc_total<S>(a[u]);
+    return s;
+  }
 }
 
-// Largest lane; NaN lanes are skipped (NaN is detected through the sums, not here).
+// Largest lane. With NaN lanes the result may be NaN or not: callers detect NaN through the sums
+// (a NaN reference or maximum makes the row unusable, and the careful path gives the NaN row).
 template <class S>
 typename S::T hmax(typename S::V v) {
-  using T = typename S::T;
-  T a[S::W];
-  S::to_array(v, a);
-  T m = -std::numeric_limits<T>::infinity();
-  for (std::size_t i = 0; i < S::W; ++i) {
-    if (a[i] > m) m = a[i];
-  }
-  return m;
+  return S::reduce_max(v);
 }
 
 // -------------------------------------------------------------------------------------------- rmax
@@ -378,10 +386,14 @@ void vscaleextexp(const typename S::T* x, typename S::T* y, std::size_t n, typen
 // All lanes share one reference m, raised only when some x_i exceeds m + headroom (then d is rescaled
 // by exp(m_old - m_new), computed in double); the true maximum is tracked alongside and d is
 // renormalised to it at the end, so the result is the exact pair (max, sum exp(x - max)).
-// exp(a - b) for scalars, a - b carried exactly (TwoSum) and the exponential taken in long double,
-// so that a rescaling adds no more than the final rounding to double.
+// exp(a - b) for scalars, a - b carried exactly (TwoSum) and, for double data, the exponential taken
+// in long double, so that a rescaling adds no more than the final rounding to double. Float data
+// (a and b floats, a - b exact in double) need only double's exp.
+template <typename T>
 inline double exp_diff(double a, double b) {
+  if (a == b) return 1.0;
   const double hi = a - b;
+  if constexpr (sizeof(T) == 4) return std::exp(hi);
   if (!std::isfinite(hi)) return std::exp(hi);
   const double ap = hi + b, bpp = hi - ap;
   const double lo = (a - ap) - (b + bpp);
@@ -403,7 +415,7 @@ OnlineSum raddonline(const typename S::T* x, std::size_t n) {
   auto step = [&](V xv) {
     if (S::any_greater(xv, vlimit)) {  // rare: raise the reference to this vector's max
       const T m_new = hmax<S>(xv);
-      const double f = exp_diff(m, m_new);
+      const double f = exp_diff<T>(m, m_new);
       for (std::size_t u = 0; u < U; ++u) S::acc_scale(acc[u], f);
       m = m_new;
       vm = S::set(m);
@@ -424,7 +436,7 @@ OnlineSum raddonline(const typename S::T* x, std::size_t n) {
 
   const double d = acc_total<S>(acc);
   const double top = hmax<S>(xmax);
-  const double d_top = d * exp_diff(m, top);
+  const double d_top = d * exp_diff<T>(m, top);
   const bool usable = std::isfinite(top) && std::isfinite(d_top) && d_top > 0.0 && std::isfinite(d);
   return {top, d_top, usable, double(m), d};
 }

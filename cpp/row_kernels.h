@@ -137,8 +137,13 @@ struct RowKernels {
     if (!z.ok) return log_softmax_scipy(x, y, n);
     mk::vsubtract2<S>(x, y, n, z.hi, z.lo);
   }
+  // The normaliser pass for log_softmax's "auto" and for logsumexp: the three-pass max + sum while the
+  // row stays in cache (one exp per element, no rescaling bookkeeping), the online pass beyond (one read).
+  static LogZ log_z_auto(const T* x, std::size_t n) {
+    return n * sizeof(T) <= (std::size_t(1) << 18) ? log_z_three_pass(x, n) : log_z_online(x, n);
+  }
   static T logsumexp(const T* x, std::size_t n) {
-    const LogZ z = log_z_online(x, n);
+    const LogZ z = log_z_auto(x, n);
     if (!z.ok) return logsumexp_scipy(x, n);
     return T(double(z.hi) + double(z.lo));
   }

@@ -72,6 +72,7 @@ struct Scalar {
   }
   static V zero_if_less(V v, V a, T b) { return a < b ? T(0) : v; }
   static bool any_greater(V a, V b) { return a > b; }
+  static T reduce_max(V v) { return v; }
   static void to_array(V v, T* out) { *out = v; }
   static V from_array(const T* p) { return *p; }
 
@@ -98,6 +99,14 @@ struct Scalar {
   static void acc_scale(Acc& a, double f) {
     a.hi *= f;
     a.lo *= f;
+  }
+  static double acc_total2(const Acc& a, const Acc& b) {
+    if constexpr (sizeof(T) == 4) {
+      return a.hi + b.hi;
+    } else {  // compensated: TwoSum of the two high parts, low parts added
+      const double s = a.hi + b.hi, bp = s - a.hi;
+      return s + (((a.hi - (s - bp)) + (b.hi - bp)) + (a.lo + b.lo));
+    }
   }
 };
 

@@ -81,7 +81,7 @@ OnlineSum raddonline_topk(const typename S::T* x, std::size_t n, std::size_t k, 
     }
     if (S::any_greater(xv, vlimit)) {
       const T m_new = hmax<S>(xv);
-      const double f = exp_diff(m, m_new);
+      const double f = exp_diff<T>(m, m_new);
       for (std::size_t u = 0; u < U; ++u) S::acc_scale(acc[u], f);
       m = m_new;
       vm = S::set(m);
@@ -107,7 +107,7 @@ OnlineSum raddonline_topk(const typename S::T* x, std::size_t n, std::size_t k, 
   }
   const double d = acc_total<S>(acc);
   const double top_m = hmax<S>(xmax);
-  const double d_top = d * exp_diff(m, top_m);
+  const double d_top = d * exp_diff<T>(m, top_m);
   const bool usable = std::isfinite(top_m) && std::isfinite(d_top) && d_top > 0.0 && std::isfinite(d);
   return {top_m, d_top, usable, double(m), d};
 }

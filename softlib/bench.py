@@ -13,7 +13,9 @@ Measures, in one run on the machine at hand, float32:
 
 Every figure is the median of repeated runs. It prints a table, then issue 3's targets as ratios
 measured in this run, and writes everything to JSON (``build/bench.json`` unless ``--json``).
-Timings on a shared or throttled machine are noisy: compare ratios within one run.
+Timings on a shared or throttled machine are noisy: the targets are therefore also measured as
+paired ratios (the two functions timed back to back, median of the per-repeat ratios), which cancels
+most of the load's drift; ``--paired-only`` runs just those (a minute or two).
 """
 
 from __future__ import annotations
@@ -53,6 +55,82 @@ def median_time(fn, budget: float = 0.25, min_repeats: int = 3, max_repeats: int
     return statistics.median(times)
 
 
+def paired_ratio(slow, fast, repeats: int = 15) -> float:
+    """Median over repeats of time(slow) / time(fast), the two timed back to back each repeat.
+
+    On a shared machine the load changes from second to second; timing the two functions alternately
+    and taking the median of the per-repeat ratios cancels most of it, where separate medians do not.
+    """
+    slow()
+    fast()
+    ratios = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        slow()
+        t1 = time.perf_counter()
+        fast()
+        t2 = time.perf_counter()
+        ratios.append((t1 - t0) / (t2 - t1))
+    return statistics.median(ratios)
+
+
+def paired_targets(all_threads: int) -> list[dict]:
+    """Issue 3's targets measured as paired ratios (see :func:`paired_ratio`), float32, one thread."""
+    try:
+        import scipy.special as sps
+    except ImportError:  # pragma: no cover
+        sps = None
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:
+        torch = None
+    rng = np.random.default_rng(1)
+    found = []
+
+    def check(label, value, goal, higher=True):
+        ok = value >= goal if higher else value <= goal
+        found.append({"target": label, "measured": value, "goal": goal, "met": bool(ok), "paired": True})
+        print(f"  {'met ' if ok else 'MISS'} {label}: {value:.2f} (goal {'>=' if higher else '<='} {goal})")
+        sys.stdout.flush()
+
+    print("paired targets (float32, one thread, ratio of back-to-back timings, median of 15):")
+    for name in ("1024x32000", "4096x128"):
+        x = rng.normal(scale=3.0, size=SHAPES[name]).astype(np.float32)
+        y = np.empty_like(x)
+        ours = lambda: softlib.softmax(x, out=y, threads=1)  # noqa: E731
+        if torch is not None:
+            tx = torch.from_numpy(x)
+            check(f"{name}: torch.softmax / softlib.softmax", paired_ratio(lambda: torch.softmax(tx, -1), ours),
+                4.0 if name == "1024x32000" else 2.5)
+        if sps is not None and name == "1024x32000":
+            check(f"{name}: scipy.special.softmax / softlib.softmax",
+                  paired_ratio(lambda: sps.softmax(x, axis=-1), ours, repeats=7), 5.0)
+        for what in ("log_softmax", "logsumexp"):
+            fn = getattr(softlib, what)
+            kw = {"out": y} if what == "log_softmax" else {}
+            check(f"{name}: {what} / softmax", paired_ratio(lambda: fn(x, threads=1, **kw), ours), 1.2, higher=False)
+        if name == "1024x32000":
+            for algorithm in ("three_pass", "three_pass_recompute", "two_pass", "online"):
+                r = paired_ratio(lambda: softlib.softmax(x, out=y, threads=1, algorithm=algorithm),
+                                 lambda: core.softmax_plain(x, y, core.algorithms().index(algorithm), 1, ""))
+                found.append({"target": f"{name} {algorithm}: accurate / plain", "measured": r, "goal": None,
+                              "met": None, "paired": True})
+                print(f"  info {name} {algorithm}: accurate / plain (price of the accuracy devices) = {r:.2f}")
+    x = rng.normal(scale=3.0, size=SHAPES["1x2^26"]).astype(np.float32)
+    y = np.empty_like(x)
+    for path in softlib.isas()[1:] or softlib.isas():
+        check(f"1x2^26 {path}: three_pass / two_pass", paired_ratio(
+            lambda: core.softmax(x, y, 0, 1, path), lambda: core.softmax(x, y, 2, 1, path), repeats=7), 1.15)
+    del x, y
+    x = rng.normal(scale=3.0, size=SHAPES["4096x1024"]).astype(np.float32)
+    y = np.empty_like(x)
+    if all_threads > 1:
+        check(f"4096x1024: 1 thread / {all_threads} threads", paired_ratio(
+            lambda: softlib.softmax(x, out=y, threads=1), lambda: softlib.softmax(x, out=y, threads=all_threads)), 1.7)
+    return found
+
+
 def copy_bandwidth(threads: int, nbytes: int = 1 << 28) -> float:
     """Bytes moved (read + written) per second by a large copy on ``threads`` threads."""
     src = np.ones(nbytes, dtype=np.uint8)
@@ -79,7 +157,14 @@ def main(argv=None) -> int:
     parser.add_argument("--paths", nargs="*", default=softlib.isas())
     parser.add_argument("--json", default=None, help="where to write the results (default build/bench.json)")
     parser.add_argument("--no-third-party", action="store_true", help="skip NumPy reference, SciPy, PyTorch")
+    parser.add_argument("--paired-only", action="store_true", help="only the paired-ratio targets (quick)")
     args = parser.parse_args(argv)
+    if args.paired_only:
+        found = paired_targets(core.cpu_count())
+        out = pathlib.Path(args.json) if args.json else pathlib.Path("build") / "bench_paired.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"load_average": os.getloadavg(), "targets": found}, indent=1))
+        return 0
 
     all_threads = core.cpu_count()
     results = {"machine": {"platform": platform.platform(), "processor": platform.processor(),
@@ -166,7 +251,7 @@ def main(argv=None) -> int:
                     record(name, "torch_log", "torch", "log_softmax", threads, t, n)
         del x, y
 
-    results["targets"] = targets(results["rows"], all_threads)
+    results["targets"] = targets(results["rows"], all_threads) + paired_targets(all_threads)
     out = pathlib.Path(args.json) if args.json else pathlib.Path("build") / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))

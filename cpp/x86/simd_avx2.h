@@ -55,6 +55,12 @@ struct F32 {
   }
   static V zero_if_less(V v, V a, T b) { return _mm256_andnot_ps(_mm256_cmp_ps(a, set(b), _CMP_LT_OQ), v); }
   static bool any_greater(V a, V b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ)) != 0; }
+  static T reduce_max(V v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+  }
   static void to_array(V v, T* out) { _mm256_storeu_ps(out, v); }
   static V from_array(const T* p) { return _mm256_loadu_ps(p); }
 
@@ -78,6 +84,12 @@ struct F32 {
   static void acc_scale(Acc& a, double f) {
     a.lo = _mm256_mul_pd(a.lo, _mm256_set1_pd(f));
     a.hi = _mm256_mul_pd(a.hi, _mm256_set1_pd(f));
+  }
+  static double acc_total2(const Acc& a, const Acc& b) {
+    const __m256d s = _mm256_add_pd(_mm256_add_pd(a.lo, a.hi), _mm256_add_pd(b.lo, b.hi));
+    __m128d t = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    t = _mm_add_sd(t, _mm_unpackhi_pd(t, t));
+    return _mm_cvtsd_f64(t);
   }
 };
 
@@ -123,6 +135,11 @@ struct F64 {
   }
   static V zero_if_less(V v, V a, T b) { return _mm256_andnot_pd(_mm256_cmp_pd(a, set(b), _CMP_LT_OQ), v); }
   static bool any_greater(V a, V b) { return _mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_GT_OQ)) != 0; }
+  static T reduce_max(V v) {
+    __m128d m = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    m = _mm_max_sd(m, _mm_unpackhi_pd(m, m));
+    return _mm_cvtsd_f64(m);
+  }
   static void to_array(V v, T* out) { _mm256_storeu_pd(out, v); }
   static V from_array(const T* p) { return _mm256_loadu_pd(p); }
 

@@ -44,6 +44,7 @@ struct F32 {
     return _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(a, set(b), _CMP_LT_OQ), _mm512_setzero_ps());
   }
   static bool any_greater(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) != 0; }
+  static T reduce_max(V v) { return _mm512_reduce_max_ps(v); }
   static void to_array(V v, T* out) { _mm512_storeu_ps(out, v); }
   static V from_array(const T* p) { return _mm512_loadu_ps(p); }
 
@@ -68,6 +69,10 @@ struct F32 {
   static void acc_scale(Acc& a, double f) {
     a.lo = _mm512_mul_pd(a.lo, _mm512_set1_pd(f));
     a.hi = _mm512_mul_pd(a.hi, _mm512_set1_pd(f));
+  }
+  // The total of two accumulators (plain double lanes: a double sum of 32 lanes is exact enough).
+  static double acc_total2(const Acc& a, const Acc& b) {
+    return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a.lo, a.hi), _mm512_add_pd(b.lo, b.hi)));
   }
 };
 
@@ -103,6 +108,7 @@ struct F64 {
     return _mm512_mask_mov_pd(v, _mm512_cmp_pd_mask(a, set(b), _CMP_LT_OQ), _mm512_setzero_pd());
   }
   static bool any_greater(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ) != 0; }
+  static T reduce_max(V v) { return _mm512_reduce_max_pd(v); }
   static void to_array(V v, T* out) { _mm512_storeu_pd(out, v); }
   static V from_array(const T* p) { return _mm512_loadu_pd(p); }
 
