@@ -24,7 +24,7 @@ __all__ = [
     "SWEEPS", "bytes_per_element", "naive_softmax", "three_pass_softmax", "extexp",
     "TwoPassTrace", "two_pass_trace", "two_pass_softmax", "OnlineTrace", "online_trace",
     "online_merge", "online_merge_tree", "online_softmax", "softmax_topk_stream",
-    "blockwise_attention", "ulp_error",
+    "blockwise_attention", "example_logits", "exact_softmax", "ulp_error",
 ]
 
 LOG2E = 1.4426950408889634  # log2(e)
@@ -488,6 +488,66 @@ def blockwise_attention(q, k, v, block: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Accuracy
 # --------------------------------------------------------------------------------------------
+
+def example_logits(n: int = 1000, dtype=np.float32, seed: int = 0) -> dict[str, np.ndarray]:
+    """The rows on which the chapters compare the algorithms, each of length ``n``.
+
+    ``U(90, 100)`` overflows float32 without the max shift (as in XNNPACK's tests);
+    ``U(-1000, 1000)`` spans a range where most outputs underflow; ``N(0, 3^2)`` is typical of
+    logits; ``all equal`` and ``one dominant`` are the extremes of the output; ``around 1e4``
+    overflows both float32 and float64 without the shift.
+
+    Examples
+    --------
+    >>> rows = example_logits(8)
+    >>> list(rows), rows["all equal"].dtype.name
+    (['U(90, 100)', 'U(-1000, 1000)', 'N(0, 3^2)', 'all equal', 'one dominant', 'around 1e4'], 'float32')
+    """
+    if n < 2:
+        raise ValueError(f"n must be at least 2, got {n}")
+    rng = np.random.default_rng(seed)
+    rows = {
+        "U(90, 100)": rng.uniform(90, 100, n),
+        "U(-1000, 1000)": rng.uniform(-1000, 1000, n),
+        "N(0, 3^2)": rng.normal(0, 3, n),
+        "all equal": np.full(n, 3.25),
+        "one dominant": np.r_[40.0, rng.normal(0, 1, n - 1)],
+        "around 1e4": 1e4 + rng.normal(0, 10, n),
+    }
+    return {name: row.astype(dtype) for name, row in rows.items()}
+
+
+def exact_softmax(x) -> np.ndarray:
+    """Softmax along the last axis in more than float64 precision, rounded to float64 at the end.
+
+    Computed in ``np.longdouble`` where it has a wider significand than float64 (x86-64: 64 bits,
+    so the result is within a fraction of a float64 ULP for the chapters' rows); otherwise with
+    Python's ``decimal`` at 34 digits, one element at a time (slow, but exact enough). The oracle
+    for the ULP errors of :func:`ulp_error`.
+
+    Examples
+    --------
+    >>> exact_softmax(np.array([1e4, 1e4]))
+    array([0.5, 0.5])
+    """
+    x = _float_array(x)
+    if np.finfo(np.longdouble).nmant > 52:
+        xl = x.astype(np.longdouble)
+        e = np.exp(xl - np.max(xl, axis=-1, keepdims=True))
+        return (e / np.sum(e, axis=-1, keepdims=True)).astype(np.float64)
+    from decimal import Decimal, localcontext
+
+    out = np.empty(x.shape, dtype=np.float64)
+    with localcontext() as ctx:
+        ctx.prec = 34
+        for index in np.ndindex(x.shape[:-1]):
+            row = [Decimal(float(v)) for v in x[index]]
+            top = max(row)
+            exps = [(v - top).exp() for v in row]
+            total = sum(exps)
+            out[index] = [float(v / total) for v in exps]
+    return out
+
 
 def ulp_error(y, exact) -> np.ndarray:
     """Distance from ``y`` to ``exact`` in units in the last place of ``y``'s dtype at ``exact``.
