@@ -1,88 +1,298 @@
-// softlib._core: the compiled kernels, exposed to Python over 2-D C-contiguous arrays (rows, n).
-// softlib/softmax.py handles axes, strides, dtypes and edge cases before calling in here.
+// softlib._core: the compiled kernels, exposed to Python over 2-D arrays of rows (rows, n) whose
+// elements are contiguous within a row (any row stride). softlib/ops.py handles axes, dtypes and
+// edge cases before calling in here. Every entry point releases the GIL while the kernels run.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "dispatch.h"
+#include "threads.h"
 
 namespace py = pybind11;
+using softlib::Kernels;
 using softlib::KernelTable;
 
 namespace {
 
 template <typename T>
-using Array = py::array_t<T, py::array::c_style>;
+using Array = py::array_t<T, 0>;  // no forcecast: float32 and float64 arrive as they are, any strides
 
 template <typename T>
-void check_rows(const Array<T>& x, const Array<T>& y) {
-  if (x.ndim() != 2 || y.ndim() != 2) throw std::invalid_argument("expected 2-D arrays (rows, n)");
-  if (x.shape(0) != y.shape(0) || x.shape(1) != y.shape(1)) {
-    throw std::invalid_argument("input and output shapes differ");
+const Kernels<T>& kernels_of(const KernelTable& t) {
+  if constexpr (sizeof(T) == 4) {
+    return t.f32;
+  } else {
+    return t.f64;
   }
-  if (x.shape(1) < 1) throw std::invalid_argument("rows must have at least one element");
+}
+
+const KernelTable& table_named(const std::string& isa) {
+  return isa.empty() ? softlib::active_kernels() : softlib::kernels_for(isa);
+}
+
+// A 2-D view of rows: base pointer, row count, row length, row stride in elements.
+template <typename T>
+struct Rows {
+  T* data;
+  std::size_t rows, n;
+  std::ptrdiff_t stride;
+  T* row(std::size_t r) const { return data + static_cast<std::ptrdiff_t>(r) * stride; }
+};
+
+template <typename T>
+Rows<T> rows_of(const py::array& a, bool writable, const char* what) {
+  if (a.ndim() != 2) throw std::invalid_argument(std::string(what) + " must be 2-D (rows, n)");
+  if (a.shape(1) > 1 && a.strides(1) != static_cast<py::ssize_t>(sizeof(T))) {
+    throw std::invalid_argument(std::string(what) + " must be contiguous along its last axis");
+  }
+  if (a.strides(0) % static_cast<py::ssize_t>(sizeof(T)) != 0) {
+    throw std::invalid_argument(std::string(what) + " has a row stride that is not a whole element");
+  }
+  if (writable && !a.writeable()) throw std::invalid_argument(std::string(what) + " is read-only");
+  T* p = static_cast<T*>(const_cast<void*>(a.data()));
+  return {p, static_cast<std::size_t>(a.shape(0)), static_cast<std::size_t>(a.shape(1)),
+          a.strides(0) / static_cast<py::ssize_t>(sizeof(T))};
 }
 
 template <typename T>
-const softlib::Kernels<T>& kernels_of(const KernelTable& t);
-template <>
-const softlib::Kernels<float>& kernels_of<float>(const KernelTable& t) { return t.f32; }
-template <>
-const softlib::Kernels<double>& kernels_of<double>(const KernelTable& t) { return t.f64; }
+void check_same_shape(const Rows<T>& x, const Rows<T>& y) {
+  if (x.rows != y.rows || x.n != y.n) throw std::invalid_argument("input and output shapes differ");
+  if (x.n < 1) throw std::invalid_argument("rows must have at least one element");
+}
 
-template <typename T, typename Pick>
-void map_rows(const Array<T>& x, Array<T>& y, Pick pick) {
-  check_rows(x, y);
-  const auto kernel = pick(kernels_of<T>(softlib::active_kernels()));
-  const std::size_t rows = x.shape(0), n = x.shape(1);
-  const T* px = x.data();
-  T* py_ = y.mutable_data();
+// One long row split across threads: per-piece online (m, d), merged; then the elementwise pass.
+// Returns false when some piece is not usable (non-finite input): the caller runs the row whole.
+template <typename T>
+bool split_row_normaliser(const Kernels<T>& k, const T* x, std::size_t n, int threads, double& m, double& d) {
+  std::vector<softlib::OnlineSum> parts(static_cast<std::size_t>(threads));
+  softlib::parallel_for(n, threads, [&](std::size_t b, std::size_t e, int t) {
+    parts[static_cast<std::size_t>(t)] = e > b ? k.online_sum(x + b, e - b) : softlib::OnlineSum{0, 0, false, 0, 0};
+  });
+  m = -INFINITY;
+  for (const auto& p : parts) {
+    if (!p.usable) return false;
+    m = std::max(m, p.m);
+  }
+  d = 0.0;
+  for (const auto& p : parts) d += p.d * softlib::exp_difference(p.m, m);
+  return std::isfinite(d) && d > 0.0;
+}
+
+enum class Op { softmax, log_softmax };
+
+template <typename T>
+void elementwise(Op op, const py::array& xa, py::array& ya, int algorithm, int threads, const std::string& isa) {
+  if (algorithm < 0 || algorithm >= softlib::n_algorithms) throw std::invalid_argument("unknown algorithm");
+  const Rows<T> x = rows_of<T>(xa, false, "x"), y = rows_of<T>(ya, true, "out");
+  check_same_shape(x, y);
+  const Kernels<T>& k = kernels_of<T>(table_named(isa));
+  const int nt = softlib::thread_count(threads, x.rows * x.n);
   py::gil_scoped_release release;
-  for (std::size_t r = 0; r < rows; ++r) kernel(px + r * n, py_ + r * n, n);
+  if (nt > 1 && x.rows < static_cast<std::size_t>(nt) && x.n >= softlib::split_row_min) {
+    for (std::size_t r = 0; r < x.rows; ++r) {
+      const T* xr = x.row(r);
+      T* yr = y.row(r);
+      double m, d;
+      if (!split_row_normaliser(k, xr, x.n, nt, m, d)) {
+        (op == Op::softmax ? k.softmax[softlib::three_pass] : k.log_softmax[softlib::three_pass])(xr, yr, x.n);
+        continue;
+      }
+      softlib::parallel_for(x.n, nt, [&](std::size_t b, std::size_t e, int) {
+        if (e <= b) return;
+        if (op == Op::softmax) {
+          k.scale_exp_minus_max(xr + b, yr + b, e - b, T(m), T(1.0 / d));
+        } else {
+          const double ld = std::log(d);
+          if constexpr (sizeof(T) == 4) {
+            const double v = m + ld;
+            const T hi = T(v);
+            k.subtract2(xr + b, yr + b, e - b, hi, T(v - double(hi)));
+          } else {
+            k.subtract2(xr + b, yr + b, e - b, T(m), T(ld));
+          }
+        }
+      });
+    }
+    return;
+  }
+  const auto kernel = op == Op::softmax ? k.softmax[algorithm] : k.log_softmax[algorithm];
+  softlib::parallel_for(x.rows, nt, [&](std::size_t b, std::size_t e, int) {
+    for (std::size_t r = b; r < e; ++r) kernel(x.row(r), y.row(r), x.n);
+  });
 }
 
 template <typename T>
-void softmax(const Array<T>& x, Array<T>& y) {
-  map_rows(x, y, [](const softlib::Kernels<T>& k) { return k.softmax_three_pass; });
-}
-
-template <typename T>
-void log_softmax(const Array<T>& x, Array<T>& y) {
-  map_rows(x, y, [](const softlib::Kernels<T>& k) { return k.log_softmax; });
-}
-
-template <typename T>
-void logsumexp(const Array<T>& x, Array<T>& y) {
-  if (x.ndim() != 2 || y.ndim() != 1 || y.shape(0) != x.shape(0)) {
+void logsumexp(const py::array& xa, py::array& ya, int threads, const std::string& isa) {
+  const Rows<T> x = rows_of<T>(xa, false, "x");
+  if (ya.ndim() != 1 || static_cast<std::size_t>(ya.shape(0)) != x.rows) {
     throw std::invalid_argument("expected x of shape (rows, n) and out of shape (rows,)");
   }
-  if (x.shape(1) < 1) throw std::invalid_argument("rows must have at least one element");
-  const auto kernel = kernels_of<T>(softlib::active_kernels()).logsumexp;
-  const std::size_t rows = x.shape(0), n = x.shape(1);
-  const T* px = x.data();
-  T* py_ = y.mutable_data();
+  if (x.n < 1) throw std::invalid_argument("rows must have at least one element");
+  if (!ya.writeable()) throw std::invalid_argument("out is read-only");
+  T* out = static_cast<T*>(ya.mutable_data());
+  const std::ptrdiff_t out_stride = ya.strides(0) / static_cast<py::ssize_t>(sizeof(T));
+  const Kernels<T>& k = kernels_of<T>(table_named(isa));
+  const int nt = softlib::thread_count(threads, x.rows * x.n);
   py::gil_scoped_release release;
-  for (std::size_t r = 0; r < rows; ++r) py_[r] = kernel(px + r * n, n);
+  if (nt > 1 && x.rows < static_cast<std::size_t>(nt) && x.n >= softlib::split_row_min) {
+    for (std::size_t r = 0; r < x.rows; ++r) {
+      double m, d;
+      out[static_cast<std::ptrdiff_t>(r) * out_stride] =
+          split_row_normaliser(k, x.row(r), x.n, nt, m, d) ? T(m + std::log(d)) : k.logsumexp(x.row(r), x.n);
+    }
+    return;
+  }
+  softlib::parallel_for(x.rows, nt, [&](std::size_t b, std::size_t e, int) {
+    for (std::size_t r = b; r < e; ++r) out[static_cast<std::ptrdiff_t>(r) * out_stride] = k.logsumexp(x.row(r), x.n);
+  });
+}
+
+template <typename T>
+void dispatch_elementwise(Op op, const py::array& x, py::array& out, int algorithm, int threads,
+                          const std::string& isa) {
+  elementwise<T>(op, x, out, algorithm, threads, isa);
+}
+
+void check_dtypes(const py::array& x, const py::array& out) {
+  if (!x.dtype().is(out.dtype())) throw std::invalid_argument("x and out must have the same dtype");
+}
+
+bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
+bool is_f64(const py::array& a) { return a.dtype().is(py::dtype::of<double>()); }
+
+void run_elementwise(Op op, const py::array& x, py::array out, int algorithm, int threads, const std::string& isa) {
+  check_dtypes(x, out);
+  if (is_f32(x)) return elementwise<float>(op, x, out, algorithm, threads, isa);
+  if (is_f64(x)) return elementwise<double>(op, x, out, algorithm, threads, isa);
+  throw std::invalid_argument("the kernels take float32 or float64 arrays");
+}
+
+// The exp kernel of a code path, alone (for the accuracy tests).
+py::array exp_kernel(const py::array& x, const std::string& isa) {
+  if (x.ndim() != 1 || (x.shape(0) > 1 && x.strides(0) != static_cast<py::ssize_t>(x.itemsize()))) {
+    throw std::invalid_argument("expected a contiguous 1-D array");
+  }
+  const KernelTable& t = table_named(isa);
+  const std::size_t n = static_cast<std::size_t>(x.shape(0));
+  if (is_f32(x)) {
+    py::array_t<float> y(x.shape(0));
+    if (n) t.f32.exp(static_cast<const float*>(x.data()), y.mutable_data(), n);
+    return std::move(y);
+  }
+  if (is_f64(x)) {
+    py::array_t<double> y(x.shape(0));
+    if (n) t.f64.exp(static_cast<const double*>(x.data()), y.mutable_data(), n);
+    return std::move(y);
+  }
+  throw std::invalid_argument("the kernels take float32 or float64 arrays");
+}
+
+// Every float32 in [lo, hi] through the exp kernel of each path in `isas`, against exp in double from
+// the double-precision kernel of `ref_isa` (itself within 1 ULP of double: 2^-29 of a float ULP; the
+// tests check it against libm). Returns, per path, the largest error in float ULPs of the reference,
+// the input where it occurs, and the number of inputs. Split across threads; the GIL is released.
+py::dict exp_f32_ulp_scan(float lo, float hi, const std::vector<std::string>& isas, int threads,
+                          const std::string& ref_isa) {
+  std::vector<const KernelTable*> tables;
+  for (const auto& name : isas) tables.push_back(&softlib::kernels_for(name));
+  const KernelTable& ref_table = table_named(ref_isa);
+  // Walk the float lattice from lo to hi through an order-preserving integer map.
+  auto key = [](float f) {
+    std::int32_t i;
+    std::memcpy(&i, &f, 4);
+    return i < 0 ? -(i & 0x7fffffff) : i;
+  };
+  auto unkey = [](std::int32_t k) {
+    std::int32_t i = k < 0 ? ((-k) | static_cast<std::int32_t>(0x80000000)) : k;
+    float f;
+    std::memcpy(&f, &i, 4);
+    return f;
+  };
+  const std::int64_t k0 = key(lo), k1 = key(hi);
+  const std::size_t count = static_cast<std::size_t>(k1 - k0 + 1);
+  const int nt = std::max(1, threads);
+  const std::size_t np_ = tables.size();
+  std::vector<double> worst(static_cast<std::size_t>(nt) * np_, 0.0);
+  std::vector<float> where(static_cast<std::size_t>(nt) * np_, 0.0f);
+  {
+    py::gil_scoped_release release;
+    softlib::parallel_for(count, nt, [&](std::size_t b, std::size_t e, int t) {
+      constexpr std::size_t chunk = 4096;
+      std::vector<float> xs(chunk), ys(chunk);
+      std::vector<double> xd(chunk), ref(chunk), inv_ulp(chunk);
+      for (std::size_t s = b; s < e; s += chunk) {
+        const std::size_t m = std::min(chunk, e - s);
+        for (std::size_t i = 0; i < m; ++i) {
+          xs[i] = unkey(static_cast<std::int32_t>(k0 + static_cast<std::int64_t>(s + i)));
+          xd[i] = xs[i];
+        }
+        ref_table.f64.exp(xd.data(), ref.data(), m);
+        for (std::size_t i = 0; i < m; ++i) {
+          // 1 / ulp(ref as float) = 2^(23 - exponent), built from the float's exponent bits.
+          const float rf = static_cast<float>(ref[i]);
+          std::uint32_t bits;
+          std::memcpy(&bits, &rf, 4);
+          const std::int64_t ex = std::max<std::int64_t>((bits >> 23) & 0xff, 1) - 127;
+          const std::uint64_t inv = static_cast<std::uint64_t>(23 - ex + 1023) << 52;
+          std::memcpy(&inv_ulp[i], &inv, 8);
+        }
+        for (std::size_t j = 0; j < np_; ++j) {
+          tables[j]->f32.exp(xs.data(), ys.data(), m);
+          double w = worst[static_cast<std::size_t>(t) * np_ + j];
+          std::size_t at = chunk;
+          for (std::size_t i = 0; i < m; ++i) {
+            const double err = std::fabs(static_cast<double>(ys[i]) - ref[i]) * inv_ulp[i];
+            if (err > w) {
+              w = err;
+              at = i;
+            }
+          }
+          if (at != chunk) {
+            worst[static_cast<std::size_t>(t) * np_ + j] = w;
+            where[static_cast<std::size_t>(t) * np_ + j] = xs[at];
+          }
+        }
+      }
+    });
+  }
+  py::dict result;
+  for (std::size_t j = 0; j < np_; ++j) {
+    double w = 0.0;
+    float at = 0.0f;
+    for (int t = 0; t < nt; ++t) {
+      if (worst[static_cast<std::size_t>(t) * np_ + j] >= w) {
+        w = worst[static_cast<std::size_t>(t) * np_ + j];
+        at = where[static_cast<std::size_t>(t) * np_ + j];
+      }
+    }
+    result[py::str(isas[j])] = py::make_tuple(w, at, count);
+  }
+  return result;
 }
 
 std::vector<std::string> available_isas() {
   std::vector<std::string> names;
-  const std::string active = softlib::isa_name(softlib::active_kernels().isa);
   for (softlib::Isa isa : softlib::supported_isas()) {
-    try {
-      softlib::select_isa(softlib::isa_name(isa));
-      names.emplace_back(softlib::isa_name(isa));
-    } catch (const std::invalid_argument&) {
-      // supported by the CPU but not built into this module
-    }
+    if (softlib::built(isa)) names.emplace_back(softlib::isa_name(isa));
   }
-  softlib::select_isa(active);
   return names;
+}
+
+template <typename T>
+T row_max(const py::array_t<T, 0>& x, const std::string& isa) {
+  if (x.ndim() != 1 || x.shape(0) < 1 || (x.shape(0) > 1 && x.strides(0) != sizeof(T))) {
+    throw std::invalid_argument("expected a contiguous, non-empty 1-D array");
+  }
+  return kernels_of<T>(table_named(isa)).row_max(x.data(), static_cast<std::size_t>(x.shape(0)));
 }
 
 }  // namespace
@@ -94,13 +304,39 @@ PYBIND11_MODULE(_core, m) {
         "The active code path.");
   m.def("isas", &available_isas, "The code paths this CPU supports and this module has, baseline first.");
   m.def("select_isa", &softlib::select_isa, py::arg("name"), "Make `name` the active code path.");
+  m.def("cpu_count", &softlib::hardware_threads, "The number of threads threads=None may use.");
+  m.def("algorithms", [] {
+    return std::vector<std::string>{"three_pass", "three_pass_recompute", "two_pass", "online"};
+  }, "The algorithm names, in the order of the `algorithm` index.");
 
-  m.def("softmax", &softmax<float>, py::arg("x").noconvert(), py::arg("out").noconvert());
-  m.def("softmax", &softmax<double>, py::arg("x").noconvert(), py::arg("out").noconvert());
-  m.def("log_softmax", &log_softmax<float>, py::arg("x").noconvert(), py::arg("out").noconvert());
-  m.def("log_softmax", &log_softmax<double>, py::arg("x").noconvert(), py::arg("out").noconvert());
-  m.def("logsumexp", &logsumexp<float>, py::arg("x").noconvert(), py::arg("out").noconvert());
-  m.def("logsumexp", &logsumexp<double>, py::arg("x").noconvert(), py::arg("out").noconvert());
+  m.def(
+      "softmax",
+      [](const py::array& x, py::array out, int algorithm, int threads, const std::string& isa) {
+        run_elementwise(Op::softmax, x, out, algorithm, threads, isa);
+      },
+      py::arg("x"), py::arg("out"), py::arg("algorithm") = 0, py::arg("threads") = 0, py::arg("isa") = "",
+      "out = softmax of each row of x (2-D, rows contiguous). threads <= 0: automatic.");
+  m.def(
+      "log_softmax",
+      [](const py::array& x, py::array out, int algorithm, int threads, const std::string& isa) {
+        run_elementwise(Op::log_softmax, x, out, algorithm, threads, isa);
+      },
+      py::arg("x"), py::arg("out"), py::arg("algorithm") = 0, py::arg("threads") = 0, py::arg("isa") = "");
+  m.def(
+      "logsumexp",
+      [](const py::array& x, py::array out, int threads, const std::string& isa) {
+        check_dtypes(x, out);
+        if (is_f32(x)) return logsumexp<float>(x, out, threads, isa);
+        if (is_f64(x)) return logsumexp<double>(x, out, threads, isa);
+        throw std::invalid_argument("the kernels take float32 or float64 arrays");
+      },
+      py::arg("x"), py::arg("out"), py::arg("threads") = 0, py::arg("isa") = "");
+  m.def("row_max", &row_max<float>, py::arg("x").noconvert(), py::arg("isa") = "");
+  m.def("row_max", &row_max<double>, py::arg("x").noconvert(), py::arg("isa") = "");
+  m.def("exp", &exp_kernel, py::arg("x"), py::arg("isa") = "", "The exp kernel of a code path alone.");
+  m.def("exp_f32_ulp_scan", &exp_f32_ulp_scan, py::arg("lo"), py::arg("hi"), py::arg("isas"),
+        py::arg("threads") = 2, py::arg("ref_isa") = "",
+        "Test only: the largest ULP error of each path's float32 exp over every float in [lo, hi].");
 
   // SOFTLIB_ISA forces a code path for the whole process.
   if (const char* forced = std::getenv("SOFTLIB_ISA"); forced != nullptr && *forced != '\0') {

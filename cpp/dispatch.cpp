@@ -1,6 +1,5 @@
 #include "dispatch.h"
 
-#include <algorithm>
 #include <stdexcept>
 
 namespace softlib {
@@ -9,7 +8,11 @@ namespace {
 const KernelTable* table_for(Isa isa) {
   switch (isa) {
     case Isa::portable: return &portable_kernels();
-    default: return nullptr;  // not built yet: the SIMD paths come with the C++ core
+#if defined(SOFTLIB_X86)
+    case Isa::avx2: return &avx2_kernels();
+    case Isa::avx512: return &avx512_kernels();
+#endif
+    default: return nullptr;  // not built into this module (the x86 paths on arm64)
   }
 }
 
@@ -26,24 +29,32 @@ const KernelTable* active = nullptr;
 
 }  // namespace
 
+bool built(Isa isa) { return table_for(isa) != nullptr; }
+
 const KernelTable& active_kernels() {
   if (active == nullptr) active = best_table();
   return *active;
 }
 
-void select_isa(const std::string& name) {
+const KernelTable& kernels_for(const std::string& name) {
   for (Isa isa : supported_isas()) {
     if (name == isa_name(isa)) {
       const KernelTable* t = table_for(isa);
       if (t == nullptr) throw std::invalid_argument("code path '" + name + "' is not built into softlib");
-      active = t;
-      return;
+      return *t;
     }
   }
   if (name == "portable" || name == "avx2" || name == "avx512") {
-    throw std::invalid_argument("this CPU cannot run the '" + name + "' code path");
+    throw std::invalid_argument("SOFTLIB_ISA / isa: this CPU cannot run the '" + name + "' code path (it supports: " +
+                                [] {
+                                  std::string s;
+                                  for (Isa i : supported_isas()) s += (s.empty() ? "" : ", ") + std::string(isa_name(i));
+                                  return s;
+                                }() + ")");
   }
   throw std::invalid_argument("unknown code path '" + name + "': use portable, avx2 or avx512");
 }
+
+void select_isa(const std::string& name) { active = &kernels_for(name); }
 
 }  // namespace softlib

@@ -1,7 +1,7 @@
-// The row kernels of every code path, and the table that holds one code path's kernels.
-//
-// A row kernel computes one output row from one input row of n >= 1 contiguous elements. Kernels
-// never check the CPU: dispatch.cpp picks a table once, from the CPU's features.
+// The row kernels of one code path, gathered in a table. Each code path's table is built in the
+// translation unit compiled for it (kernels_portable.cpp, x86/kernels_avx2.cpp,
+// x86/kernels_avx512.cpp) from the generic microkernels (microkernels.h) and row algorithms
+// (row_kernels.h). dispatch.cpp picks one table, once, from the CPU's features; kernels never check.
 #pragma once
 
 #include <cstddef>
@@ -10,17 +10,34 @@
 
 namespace softlib {
 
+// The softmax algorithms of issue 3, in the order of the tables below.
+enum Algorithm : int { three_pass = 0, three_pass_recompute = 1, two_pass = 2, online = 3 };
+constexpr int n_algorithms = 4;
+
+// The online normaliser of a row, or of a piece of one: max_i x_i and sum_i exp(x_i - max).
+struct OnlineSum {
+  double m;      // max_i x_i
+  double d;      // sum_i exp(x_i - m)
+  bool usable;   // m finite, d finite and positive; otherwise the row needs the careful path
+  double m_ref;  // the reference the pass ended with (m_ref <= m, within the headroom) ...
+  double d_ref;  // ... and sum_i exp(x_i - m_ref), free of the final rescaling's rounding
+};
+
 template <typename T>
 using RowKernel = void (*)(const T* x, T* y, std::size_t n);
 
 template <typename T>
-using RowReduction = T (*)(const T* x, std::size_t n);
-
-template <typename T>
 struct Kernels {
-  RowKernel<T> softmax_three_pass;  // max; sum of exp(x - max), storing it; scale
-  RowKernel<T> log_softmax;
-  RowReduction<T> logsumexp;
+  RowKernel<T> softmax[n_algorithms];
+  RowKernel<T> log_softmax[n_algorithms];  // three_pass and three_pass_recompute coincide here
+  T (*logsumexp)(const T* x, std::size_t n);
+  T (*row_max)(const T* x, std::size_t n);
+  RowKernel<T> exp;  // y = exp(x), x <= ln(max): the exp kernel alone, for the accuracy tests
+  // The pieces that split one long row across threads: per-piece (m, d), merged by the caller.
+  OnlineSum (*online_sum)(const T* x, std::size_t n);
+  void (*scale_exp_minus_max)(const T* x, T* y, std::size_t n, T m, T c);  // y = c exp(x - m)
+  void (*subtract2)(const T* x, T* y, std::size_t n, T hi, T lo);          // y = (x - hi) - lo
+  // Row kernels for the special (non-finite) cases, following scipy.special element for element.
 };
 
 struct KernelTable {
@@ -29,7 +46,10 @@ struct KernelTable {
   Kernels<double> f64;
 };
 
-// One table per code path; each lives in the translation unit compiled for that path.
 const KernelTable& portable_kernels();
+#if defined(SOFTLIB_X86)
+const KernelTable& avx2_kernels();
+const KernelTable& avx512_kernels();
+#endif
 
 }  // namespace softlib

@@ -1,22 +1,31 @@
 """The compiled core and its code paths.
 
-The extension picks its code path once, at import, from the CPU's features; ``SOFTLIB_ISA``
-(``portable``, ``avx2`` or ``avx512``) forces one, with a clear error when the CPU cannot run it.
+The extension picks its code path once, at import, from the CPU's features (CPUID, and XCR0 for the
+registers the OS saves); ``SOFTLIB_ISA`` (``portable``, ``avx2`` or ``avx512``) forces one, and the
+import fails with a ValueError naming the paths this CPU supports when it cannot run the one asked for.
+Without the compiled extension, softlib still imports and computes with :mod:`softlib.reference`.
 """
 
 from __future__ import annotations
 
+import warnings
+
 try:
     from . import _core as core
 except ImportError as error:  # pragma: no cover - only without a build
-    raise ImportError(
-        "softlib's compiled core is missing: build it with `pip install .` or `make setup` "
-        f"from the repository ({error})"
-    ) from error
+    core = None
+    warnings.warn(
+        "softlib's compiled core is missing, so every function runs the NumPy reference: build it with "
+        f"`pip install .` or `make setup` from the repository ({error})",
+        RuntimeWarning,
+        stacklevel=2,
+    )
 
 
 def isa() -> str:
     """The code path the kernels run on: ``"portable"``, ``"avx2"`` or ``"avx512"``.
+
+    ``"reference"`` when the compiled core is missing.
 
     Examples
     --------
@@ -24,7 +33,7 @@ def isa() -> str:
     >>> softlib.isa() in softlib.isas()
     True
     """
-    return core.isa()
+    return core.isa() if core is not None else "reference"
 
 
 def isas() -> list[str]:
@@ -36,4 +45,4 @@ def isas() -> list[str]:
     >>> softlib.isas()[0]
     'portable'
     """
-    return list(core.isas())
+    return list(core.isas()) if core is not None else ["reference"]

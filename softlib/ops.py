@@ -1,27 +1,33 @@
 """softmax, log_softmax and logsumexp over any axis, with NumPy's conventions.
 
-The compiled kernels (``softlib._core``) work on C-contiguous float32 or float64 rows. This module
-turns any input into such rows (moving the axis last and copying only when it must), checks what
-callers pass, and follows ``scipy.special`` for empty arrays, NaN and infinities.
+The compiled kernels (``softlib._core``) work on float32 or float64 rows that are contiguous along
+the reduction axis. This module turns any input into such rows (moving the axis last, copying only
+when the axis is strided or the dtype must change), checks what callers pass, and follows
+``scipy.special`` for empty arrays, NaN and infinities.
+
+Dtypes: float32 and float64 are computed natively. Other real dtypes are converted the way ``np.exp``
+converts them: bool, int8 and uint8 give float16, int16 and uint16 give float32, wider integers give
+float64; float16 results are computed in float32 and rounded once. Complex and object arrays raise
+``TypeError``.
 """
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import reference
-from ._dispatch import core
+from ._dispatch import core, isa
 
-ALGORITHMS = ("auto", "three_pass", "reference")
+#: Every accepted value of ``algorithm``.
+ALGORITHMS = ("auto", "three_pass", "three_pass_recompute", "two_pass", "online", "reference")
+_KERNEL_INDEX = {name: i for i, name in enumerate(core.algorithms())} if core is not None else {}
 
 
 def _compute_dtype(x: np.ndarray) -> np.dtype:
-    """The dtype a NumPy ufunc such as np.exp would produce for ``x``.
-
-    Integers and bool are promoted as ``np.exp`` promotes them (int8 and bool to float16, int16 to
-    float32, wider integers to float64); complex and object arrays are refused.
-    """
-    if x.dtype.kind in "cO" or not (x.dtype.kind in "biuf"):
+    """The dtype a NumPy ufunc such as np.exp would produce for ``x``."""
+    if x.dtype.kind not in "biuf":
         raise TypeError(
             f"softlib works on real numbers; got an array of dtype {x.dtype} "
             "(accepted: float16, float32, float64, integers and bool)"
@@ -29,23 +35,40 @@ def _compute_dtype(x: np.ndarray) -> np.dtype:
     return np.result_type(np.exp(np.zeros((), dtype=x.dtype)))
 
 
-def _check_algorithm(algorithm: str) -> None:
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
-
-
-def _rows(x: np.ndarray, axis: int, work: np.dtype) -> tuple[np.ndarray, tuple[int, ...]]:
-    """``x`` with ``axis`` moved last, as a C-contiguous (rows, n) array of dtype ``work``."""
-    moved = np.moveaxis(x, axis, -1)
-    return np.ascontiguousarray(moved, dtype=work).reshape(-1, moved.shape[-1]), moved.shape
-
-
 def _work_dtype(result: np.dtype) -> np.dtype:
     # float16 is computed in float32 and rounded once at the end.
     return np.dtype(np.float64) if result == np.float64 else np.dtype(np.float32)
 
 
-def _check_out(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> None:
+def _check_algorithm(algorithm: str) -> None:
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
+
+
+def _check_threads(threads) -> int:
+    """0 for None (automatic), else a positive int."""
+    if threads is None:
+        return 0
+    try:
+        t = operator.index(threads)
+    except TypeError:
+        raise TypeError(f"threads must be None or a positive integer, got {threads!r}") from None
+    if t < 1:
+        raise ValueError(f"threads must be None or a positive integer, got {t}")
+    return t
+
+
+def _normalize_axis(axis, ndim: int) -> int:
+    try:
+        index = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an integer, got {type(axis).__name__}") from None
+    if not -ndim <= index < ndim:
+        raise np.exceptions.AxisError(axis, ndim)
+    return index % ndim
+
+
+def _check_out(out, shape: tuple[int, ...], dtype: np.dtype) -> None:
     if out is None:
         return
     if not isinstance(out, np.ndarray):
@@ -54,11 +77,60 @@ def _check_out(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) 
         raise ValueError(
             f"out has shape {out.shape} and dtype {out.dtype}; expected shape {shape} and dtype {dtype}"
         )
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
 
 
-def _elementwise(name: str, x, axis: int, algorithm: str, out: np.ndarray | None) -> np.ndarray:
+def _as_rows(moved: np.ndarray, work: np.dtype) -> np.ndarray:
+    """``moved`` (reduction axis last) as a 2-D (rows, n) array of dtype ``work``, contiguous along n.
+
+    A view when possible (any row stride is fine); a copy when the dtype changes, the last axis is
+    strided, or the leading axes cannot be merged without copying.
+    """
+    n = moved.shape[-1]
+    if moved.dtype != work or (n > 1 and moved.strides[-1] != work.itemsize):
+        moved = np.ascontiguousarray(moved, dtype=work)
+    return moved.reshape(-1, n)
+
+
+def _rows_view(a: np.ndarray) -> np.ndarray | None:
+    """A 2-D view of ``a`` (last axis contiguous) with no copy, or None when that is impossible."""
+    if a.shape[-1] > 1 and a.strides[-1] != a.itemsize:
+        return None
+    view = a.view()
+    try:
+        view.shape = (-1, a.shape[-1])  # raises instead of copying
+    except AttributeError:
+        return None
+    return view
+
+
+def auto_algorithm(n: int, rows: int, dtype, path: str | None = None, op: str = "softmax") -> str:
+    """The algorithm ``algorithm="auto"`` runs for ``rows`` rows of length ``n``.
+
+    The rule comes from ``python -m softlib.bench`` on the project's machine (AMD EPYC, AVX-512,
+    2 cores; figures in the docstring of :mod:`softlib.bench`): see the comments in the code.
+
+    Examples
+    --------
+    >>> auto_algorithm(32000, 1024, np.float32) in ALGORITHMS
+    True
+    """
+    path = path or isa()
+    if op != "softmax":
+        # log_softmax needs only the log-normaliser: the online (m, d) pass gives it in one read, and
+        # exactly log(1) = 0 for a row's sole maximum, as scipy does (Two-Pass's e ln 2 + log s does not).
+        return "online"
+    # Measured (float32, one thread, ns/element, see softlib.bench):
+    # two_pass reads the input twice and writes once (12 B/element) without a max pass; with the
+    # accuracy devices it is also the cheapest in arithmetic (no TwoSum: it reduces x itself).
+    return "two_pass"
+
+
+def _elementwise(name: str, x, axis: int, algorithm: str, out, threads) -> np.ndarray:
     """Shared body of softmax and log_softmax: same shape in, same shape out."""
     _check_algorithm(algorithm)
+    nthreads = _check_threads(threads)
     x = np.asarray(x)
     result = _compute_dtype(x)
     if x.ndim == 0:
@@ -66,30 +138,34 @@ def _elementwise(name: str, x, axis: int, algorithm: str, out: np.ndarray | None
     axis = _normalize_axis(axis, x.ndim)
     _check_out(out, x.shape, result)
     if x.size == 0:
-        y = np.empty(x.shape, dtype=result)
-    else:
-        work = _work_dtype(result)
-        rows, moved_shape = _rows(x, axis, work)
-        if algorithm == "reference":
-            y_rows = getattr(reference, name)(rows)
-        else:
-            y_rows = np.empty_like(rows)
-            getattr(core, name)(rows, y_rows)
-        y = np.moveaxis(y_rows.reshape(moved_shape), -1, axis).astype(result, copy=False)
+        return np.empty(x.shape, dtype=result) if out is None else out
+    work = _work_dtype(result)
+    moved = np.moveaxis(x, axis, -1)
+    rows = _as_rows(moved, work)
+    if algorithm == "reference" or core is None:
+        y_rows = getattr(reference, name)(rows).astype(work)
+        y = np.moveaxis(y_rows.reshape(moved.shape), -1, axis).astype(result, copy=False)
+        if out is None:
+            return y
+        out[...] = y
+        return out
+    if algorithm == "auto":
+        algorithm = auto_algorithm(rows.shape[1], rows.shape[0], work, op=name)
+    kernel = getattr(core, name)
+    # Write straight into `out` when it is a float32/float64 array whose moved axis is contiguous
+    # and that does not overlap x (or is x itself, row for row: the kernels work in place).
+    if out is not None and result == work:
+        target = _rows_view(np.moveaxis(out, axis, -1))
+        if target is not None and (not np.may_share_memory(out, x) or out is x):
+            kernel(rows, target, _KERNEL_INDEX[algorithm], nthreads)
+            return out
+    y_rows = np.empty(rows.shape, dtype=work)
+    kernel(rows, y_rows, _KERNEL_INDEX[algorithm], nthreads)
+    y = np.moveaxis(y_rows.reshape(moved.shape), -1, axis).astype(result, copy=False)
     if out is None:
         return y
     out[...] = y
     return out
-
-
-def _normalize_axis(axis: int, ndim: int) -> int:
-    try:
-        index = int(axis)
-    except TypeError:
-        raise TypeError(f"axis must be an integer, got {type(axis).__name__}") from None
-    if not -ndim <= index < ndim:
-        raise np.exceptions.AxisError(axis, ndim)
-    return index % ndim
 
 
 def softmax(x, axis: int = -1, *, algorithm: str = "auto", out: np.ndarray | None = None,
@@ -99,22 +175,28 @@ def softmax(x, axis: int = -1, *, algorithm: str = "auto", out: np.ndarray | Non
     Parameters
     ----------
     x : array_like
-        Real input. float32 and float64 are computed natively; float16 is computed in float32;
-        integers and bool are converted as ``np.exp`` would convert them.
+        Real input, any shape and strides. float32 and float64 are computed natively; float16 in
+        float32; integers and bool are converted as ``np.exp`` converts them.
     axis : int, optional
         The axis along which the outputs sum to one. Default: the last.
     algorithm : str, optional
-        ``"auto"`` (the fastest), ``"three_pass"``, or ``"reference"`` (plain NumPy in float64).
+        ``"auto"`` (the fastest for the shape and code path, see :func:`auto_algorithm`),
+        ``"three_pass"`` (max; store exp(x - max) while summing; scale), ``"three_pass_recompute"``
+        (max; sum; recompute the exponentials), ``"two_pass"`` (Dukhan & Ablavatski's (p, n) pairs),
+        ``"online"`` (Milakov & Gimelshein's (m, d) normaliser), or ``"reference"`` (plain NumPy in
+        float64). All give results within 3 ULP (float32) / 4 ULP (float64) of the exact softmax.
     out : ndarray, optional
         Where to write the result; it must have the shape of ``x`` and the result's dtype.
     threads : int or None, optional
-        Reserved for multi-threaded kernels.
+        Native threads (the GIL is released). ``None``: all cores when ``x`` has at least 2^18
+        elements, else one. With more threads than rows, a long row is split across threads and the
+        pieces' (max, sum) pairs are merged (the online normaliser's merge), whatever ``algorithm``.
 
     Returns
     -------
     ndarray
-        The probabilities, same shape as ``x``. Rows holding NaN, +inf, or only -inf give rows of NaN,
-        as in ``scipy.special.softmax``.
+        The probabilities, same shape as ``x``. As in ``scipy.special.softmax``: a row holding NaN or
+        +inf, or only -inf, gives a row of NaN; -inf entries of other rows give 0.
 
     Examples
     --------
@@ -124,7 +206,7 @@ def softmax(x, axis: int = -1, *, algorithm: str = "auto", out: np.ndarray | Non
     >>> softlib.softmax(np.array([[1000.0, 1000.0]], dtype=np.float32), axis=1)
     array([[0.5, 0.5]], dtype=float32)
     """
-    return _elementwise("softmax", x, axis, algorithm, out)
+    return _elementwise("softmax", x, axis, algorithm, out, threads)
 
 
 def log_softmax(x, axis: int = -1, *, algorithm: str = "auto", out: np.ndarray | None = None,
@@ -132,8 +214,9 @@ def log_softmax(x, axis: int = -1, *, algorithm: str = "auto", out: np.ndarray |
     r"""The logarithm of the softmax of ``x`` along ``axis``, computed without forming the softmax.
 
     :math:`\log \mathrm{softmax}(x)_i = x_i - \log \sum_j e^{x_j}`; accurate where ``log(softmax(x))``
-    would give ``-inf``. Conventions as for :func:`softmax`; non-finite input follows
-    ``scipy.special.log_softmax``.
+    would give ``-inf``. The algorithm computes the log-normaliser (``three_pass`` and
+    ``three_pass_recompute`` coincide here). Conventions as for :func:`softmax`; non-finite input
+    follows ``scipy.special.log_softmax``.
 
     Examples
     --------
@@ -143,14 +226,14 @@ def log_softmax(x, axis: int = -1, *, algorithm: str = "auto", out: np.ndarray |
     >>> softlib.log_softmax([0.0, 200.0])  # softmax would round the first entry to 0
     array([-200.,    0.])
     """
-    return _elementwise("log_softmax", x, axis, algorithm, out)
+    return _elementwise("log_softmax", x, axis, algorithm, out, threads)
 
 
 def logsumexp(x, axis: int = -1, *, keepdims: bool = False, threads: int | None = None) -> np.ndarray:
     r""":math:`\log \sum_j e^{x_j}` along ``axis``, without overflow.
 
-    Conventions as for :func:`softmax`; an empty axis gives ``-inf`` and non-finite input follows
-    ``scipy.special.logsumexp``.
+    Computed with the online normaliser (one pass over ``x``). Conventions as for :func:`softmax`;
+    an empty axis gives ``-inf`` and non-finite input follows ``scipy.special.logsumexp``.
 
     Examples
     --------
@@ -158,6 +241,7 @@ def logsumexp(x, axis: int = -1, *, keepdims: bool = False, threads: int | None 
     >>> print(softlib.logsumexp([1000.0, 1000.0]))  # 1000 + log 2, where exp(1000) overflows
     1000.6931471805599
     """
+    nthreads = _check_threads(threads)
     x = np.asarray(x)
     result = _compute_dtype(x)
     if x.ndim == 0:
@@ -169,8 +253,12 @@ def logsumexp(x, axis: int = -1, *, keepdims: bool = False, threads: int | None 
     elif moved.size == 0:
         y = np.empty(moved.shape[:-1], dtype=result)
     else:
-        rows, _ = _rows(x, axis, _work_dtype(result))
-        y_rows = np.empty(rows.shape[0], dtype=rows.dtype)
-        core.logsumexp(rows, y_rows)
+        work = _work_dtype(result)
+        rows = _as_rows(moved, work)
+        if core is None:
+            y_rows = reference.logsumexp(rows).astype(work)
+        else:
+            y_rows = np.empty(rows.shape[0], dtype=work)
+            core.logsumexp(rows, y_rows, nthreads)
         y = y_rows.reshape(moved.shape[:-1]).astype(result, copy=False)
     return np.expand_dims(y, axis) if keepdims else y

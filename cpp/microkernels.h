@@ -1,0 +1,436 @@
+// The microkernels of softlib: flat loops over a pointer and a count, written once over a vector type S
+// (S::V holds S::W lanes of S::T) and compiled once per code path: cpp/kernels_portable.cpp,
+// cpp/x86/kernels_avx2.cpp, cpp/x86/kernels_avx512.cpp. Names follow XNNPACK's: r = reduction,
+// v = elementwise, "add...exp...minusmax" = sum of exp(x - max). Each has an unrolled main loop over
+// U vectors, then single vectors, then one masked tail that never reads or writes past x[n-1] / y[n-1].
+//
+// Accuracy devices, shared by all of them (issue 3's two traps):
+// - x - m is formed with TwoSum: hi = fl(x - m) and lo = (x - m) - hi exactly; lo joins the reduced
+//   argument, so the rounding of x - m (up to |x - m| * 2^-24) never reaches the exponential.
+// - the normaliser is accumulated in double lanes (float data) or in compensated hi + lo double lanes
+//   (double data), so its error does not grow with the row length.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+#include "exp_constants.h"
+#include "kernels.h"
+
+// Unnamed namespace: each translation unit (each instruction set) keeps its own copies, so the linker
+// never merges an AVX-512 instantiation into the portable path.
+namespace softlib::mk {
+namespace {
+
+constexpr std::size_t U = 2;  // vectors per iteration of the main loops (independent accumulators)
+
+// ---------------------------------------------------------------------------------------------- exp
+template <class S>
+struct Exp {
+  using T = typename S::T;
+  using V = typename S::V;
+  using C = ExpConstants<T>;
+
+  // t = hi + lo = n ln2 + r, |r| <= ln(2)/2 (two-constant Cody-Waite reduction).
+  static void reduce(V hi, V lo, V& n, V& r) {
+    n = S::round(S::mul(hi, S::set(C::log2e)));
+    r = S::add(reduce_given(hi, n), lo);
+  }
+  // r = t - n ln2 for a given n.
+  static V reduce_given(V t, V n) {
+    const V r = S::fma(n, S::set(-C::ln2_hi), t);
+    return S::fma(n, S::set(-C::ln2_lo), r);
+  }
+  // p(r) = 1 + r q(r), so that e^r = 1 + r p(r).
+  static V poly(V r) {
+    V q;
+    if constexpr (sizeof(T) == 4) {
+      q = S::fma(S::set(C::c6), r, S::set(C::c5));
+    } else {
+      q = S::fma(S::set(C::c11), r, S::set(C::c10));
+      q = S::fma(q, r, S::set(C::c9));
+      q = S::fma(q, r, S::set(C::c8));
+      q = S::fma(q, r, S::set(C::c7));
+      q = S::fma(q, r, S::set(C::c6));
+      q = S::fma(q, r, S::set(C::c5));
+    }
+    q = S::fma(q, r, S::set(C::c4));
+    q = S::fma(q, r, S::set(C::c3));
+    q = S::fma(q, r, S::set(C::c2));
+    return S::fma(q, r, S::set(T(1)));
+  }
+  // c * e^r = c + (r c) p(r): the scale rides in the last FMA, saving a rounding.
+  static V scaled_expr(V r, V c) { return S::fma(S::mul(r, c), poly(r), c); }
+  // c * exp(hi + lo) for hi <= 88 (float) / 709 (double); 0 where hi < ln(smallest normal).
+  static V exp_scaled(V hi, V lo, V c) {
+    V n, r;
+    reduce(hi, lo, n, r);
+    return S::zero_if_less(S::ldexp_normal(scaled_expr(r, c), n), hi, C::underflow);
+  }
+};
+
+// hi + lo = a - b exactly (Knuth's TwoSum of a and -b).
+template <class S>
+inline void two_diff(typename S::V a, typename S::V b, typename S::V& hi, typename S::V& lo) {
+  hi = S::sub(a, b);
+  const auto ap = S::add(hi, b);
+  const auto bpp = S::sub(hi, ap);
+  lo = S::sub(S::sub(a, ap), S::add(b, bpp));
+}
+
+// The accumulator's total, as one double (lanes summed with TwoSum, low parts added).
+template <class S>
+double acc_total(const typename S::Acc& a) {
+  double hi[S::W], lo[S::W];
+  S::acc_to_array(a, hi, lo);
+  double s = 0.0, c = 0.0;
+  for (std::size_t i = 0; i < S::W; ++i) {
+    const double t = s + hi[i];
+    const double bp = t - s;
+    c += (s - (t - bp)) + (hi[i] - bp) + lo[i];
+    s = t;
+  }
+  return s + c;
+}
+
+template <class S>
+double acc_total(const typename S::Acc (&a)[U]) {
+  double s = 0.0;
+  for (std::size_t u = 0; u < U; ++u) s += acc_total<S>(a[u]);
+  return s;
+}
+
+// Largest lane; NaN lanes are skipped (NaN is detected through the sums, not here).
+template <class S>
+typename S::T hmax(typename S::V v) {
+  using T = typename S::T;
+  T a[S::W];
+  S::to_array(v, a);
+  T m = -std::numeric_limits<T>::infinity();
+  for (std::size_t i = 0; i < S::W; ++i) {
+    if (a[i] > m) m = a[i];
+  }
+  return m;
+}
+
+// -------------------------------------------------------------------------------------------- rmax
+// max_i x_i. A NaN in x may or may not show; callers detect NaN through the exponential sums.
+template <class S>
+typename S::T rmax(const typename S::T* x, std::size_t n) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr std::size_t W = S::W;
+  const T ninf = -std::numeric_limits<T>::infinity();
+  V m0 = S::set(ninf), m1 = m0, m2 = m0, m3 = m0;
+  std::size_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    m0 = S::max(m0, S::load(x + i));
+    m1 = S::max(m1, S::load(x + i + W));
+    m2 = S::max(m2, S::load(x + i + 2 * W));
+    m3 = S::max(m3, S::load(x + i + 3 * W));
+  }
+  for (; i + W <= n; i += W) m0 = S::max(m0, S::load(x + i));
+  if (i < n) m1 = S::max(m1, S::load_tail(x + i, n - i, ninf));
+  return hmax<S>(S::max(S::max(m0, m1), S::max(m2, m3)));
+}
+
+// ------------------------------------------------------------------------- raddstoreexpminusmax
+// y_i = exp(x_i - m); returns sum_i y_i (before y is rounded to T) in double.
+template <class S>
+double raddstoreexpminusmax(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T m) {
+  using T = typename S::T;
+  using V = typename S::V;
+  using E = Exp<S>;
+  constexpr std::size_t W = S::W;
+  const V vm = S::set(m), one = S::set(T(1));
+  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
+  std::size_t i = 0;
+  for (; i + U * W <= n; i += U * W) {
+    for (std::size_t u = 0; u < U; ++u) {
+      V hi, lo;
+      two_diff<S>(S::load(x + i + u * W), vm, hi, lo);
+      const V e = E::exp_scaled(hi, lo, one);
+      S::store(y + i + u * W, e);
+      S::acc_add(acc[u], e);
+    }
+  }
+  for (; i + W <= n; i += W) {
+    V hi, lo;
+    two_diff<S>(S::load(x + i), vm, hi, lo);
+    const V e = E::exp_scaled(hi, lo, one);
+    S::store(y + i, e);
+    S::acc_add(acc[0], e);
+  }
+  if (i < n) {
+    V hi, lo;
+    two_diff<S>(S::load_tail(x + i, n - i, m), vm, hi, lo);
+    const V e = S::tail_zero(E::exp_scaled(hi, lo, one), n - i);
+    S::store_tail(y + i, n - i, e);
+    S::acc_add(acc[1], e);
+  }
+  return acc_total<S>(acc);
+}
+
+// ------------------------------------------------------------------------------ raddexpminusmax
+// sum_i exp(x_i - m) in double, nothing stored.
+template <class S>
+double raddexpminusmax(const typename S::T* x, std::size_t n, typename S::T m) {
+  using T = typename S::T;
+  using V = typename S::V;
+  using E = Exp<S>;
+  constexpr std::size_t W = S::W;
+  const V vm = S::set(m), one = S::set(T(1));
+  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
+  std::size_t i = 0;
+  for (; i + U * W <= n; i += U * W) {
+    for (std::size_t u = 0; u < U; ++u) {
+      V hi, lo;
+      two_diff<S>(S::load(x + i + u * W), vm, hi, lo);
+      S::acc_add(acc[u], E::exp_scaled(hi, lo, one));
+    }
+  }
+  for (; i + W <= n; i += W) {
+    V hi, lo;
+    two_diff<S>(S::load(x + i), vm, hi, lo);
+    S::acc_add(acc[0], E::exp_scaled(hi, lo, one));
+  }
+  if (i < n) {
+    V hi, lo;
+    two_diff<S>(S::load_tail(x + i, n - i, m), vm, hi, lo);
+    S::acc_add(acc[1], S::tail_zero(E::exp_scaled(hi, lo, one), n - i));
+  }
+  return acc_total<S>(acc);
+}
+
+// -------------------------------------------------------------------------------------- vscale
+// y_i *= c
+template <class S>
+void vscale(typename S::T* y, std::size_t n, typename S::T c) {
+  using V = typename S::V;
+  constexpr std::size_t W = S::W;
+  const V vc = S::set(c);
+  std::size_t i = 0;
+  for (; i + U * W <= n; i += U * W) {
+    for (std::size_t u = 0; u < U; ++u) S::store(y + i + u * W, S::mul(S::load(y + i + u * W), vc));
+  }
+  for (; i + W <= n; i += W) S::store(y + i, S::mul(S::load(y + i), vc));
+  if (i < n) S::store_tail(y + i, n - i, S::mul(S::load_tail(y + i, n - i, 0), vc));
+}
+
+// ---------------------------------------------------------------------------- vscaleexpminusmax
+// y_i = c * exp(x_i - m)
+template <class S>
+void vscaleexpminusmax(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T m,
+                       typename S::T c) {
+  using V = typename S::V;
+  using E = Exp<S>;
+  constexpr std::size_t W = S::W;
+  const V vm = S::set(m), vc = S::set(c);
+  std::size_t i = 0;
+  for (; i + U * W <= n; i += U * W) {
+    for (std::size_t u = 0; u < U; ++u) {
+      V hi, lo;
+      two_diff<S>(S::load(x + i + u * W), vm, hi, lo);
+      S::store(y + i + u * W, E::exp_scaled(hi, lo, vc));
+    }
+  }
+  for (; i + W <= n; i += W) {
+    V hi, lo;
+    two_diff<S>(S::load(x + i), vm, hi, lo);
+    S::store(y + i, E::exp_scaled(hi, lo, vc));
+  }
+  if (i < n) {
+    V hi, lo;
+    two_diff<S>(S::load_tail(x + i, n - i, m), vm, hi, lo);
+    S::store_tail(y + i, n - i, E::exp_scaled(hi, lo, vc));
+  }
+}
+
+// ----------------------------------------------------------------------------------- raddextexp
+// The Two-Pass algorithm's first pass (Dukhan & Ablavatski 2020): every exp(x_i) as a pair (p_i, n_i)
+// with exp(x_i) = p_i 2^n_i, summed as s * 2^e without ever forming exp(x_i). The running exponent e is
+// shared by all lanes and raised only when a term would exceed 2^64 (then s is rescaled by an exact
+// power of two), which bounds the rescalings by the range of x / 44; the paper raises it at every new
+// maximum. Inputs below `clamp` (-inf included) are raised to it: their terms are 0 unless the whole row
+// lies that low, a case the caller sends to the three-pass kernel (see ExtExpSum::usable).
+template <typename T>
+struct ExtExpLimits;
+template <>
+struct ExtExpLimits<float> {
+  static constexpr float clamp = -0x1p11f;     // n * ln2_hi stays exact without FMA (|n| < 2^12)
+  static constexpr double usable = 2800.0;     // |max n| above this: fall back
+  static constexpr float headroom = 64.0f;     // terms up to 2^64 before e is raised
+};
+template <>
+struct ExtExpLimits<double> {
+  static constexpr double clamp = -0x1p18;
+  static constexpr double usable = 360000.0;
+  static constexpr double headroom = 512.0;
+};
+
+struct ExtExpSum {
+  double s;     // sum of exp(x_i) = s * 2^e, with s >= 1/sqrt(2) when the row is finite
+  double e;     // the largest n_i
+  bool usable;  // finite, nonzero, and e in the range where the reduction is exact
+};
+
+template <class S>
+ExtExpSum raddextexp(const typename S::T* x, std::size_t n) {
+  using T = typename S::T;
+  using V = typename S::V;
+  using E = Exp<S>;
+  using L = ExtExpLimits<T>;
+  using C = ExpConstants<T>;
+  constexpr std::size_t W = S::W;
+  const V clamp = S::set(L::clamp), log2e = S::set(C::log2e);
+  const T x0 = std::isfinite(x[0]) ? x[0] : T(0);
+  T e = std::nearbyint((x0 > L::clamp ? x0 : L::clamp) * C::log2e);
+  V ve = S::set(e), vlimit = S::set(e + L::headroom);
+  V nmax = S::set(-std::numeric_limits<T>::infinity());
+  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
+
+  auto step = [&](V xv) {
+    const V xc = S::max(clamp, xv);  // NaN kept (max returns its second operand on NaN)
+    const V nv = S::round(S::mul(xc, log2e));
+    if (S::any_greater(nv, vlimit)) {  // rare: raise e to this vector's largest n
+      const T e_new = hmax<S>(nv);
+      const double f = std::ldexp(1.0, static_cast<int>(std::fmax(double(e) - double(e_new), -2000.0)));
+      for (std::size_t u = 0; u < U; ++u) S::acc_scale(acc[u], f);
+      e = e_new;
+      ve = S::set(e);
+      vlimit = S::set(e + L::headroom);
+    }
+    nmax = S::max(nmax, nv);
+    const V r = E::reduce_given(xc, nv);
+    return S::ldexp(S::fma(r, E::poly(r), S::set(T(1))), S::sub(nv, ve));
+  };
+
+  std::size_t i = 0;
+  for (; i + U * W <= n; i += U * W) {
+    for (std::size_t u = 0; u < U; ++u) S::acc_add(acc[u], step(S::load(x + i + u * W)));
+  }
+  for (; i + W <= n; i += W) S::acc_add(acc[0], step(S::load(x + i)));
+  if (i < n) S::acc_add(acc[1], S::tail_zero(step(S::load_tail(x + i, n - i, x[0])), n - i));
+
+  // Renormalise to the largest exponent, so that s is in [1/sqrt(2), n sqrt(2)].
+  const double s = acc_total<S>(acc);
+  const double emax = hmax<S>(nmax);
+  const double s_top = std::ldexp(s, static_cast<int>(std::fmax(double(e) - emax, -2000.0)));
+  const bool usable = std::isfinite(s_top) && s_top > 0.0 && std::fabs(emax) <= L::usable;
+  return {s_top, emax, usable};
+}
+
+// --------------------------------------------------------------------------------- vscaleextexp
+// The Two-Pass algorithm's second pass: y_i = c * p_i * 2^(n_i - e), (p_i, n_i) recomputed from x_i.
+template <class S>
+void vscaleextexp(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T c, typename S::T e) {
+  using T = typename S::T;
+  using V = typename S::V;
+  using E = Exp<S>;
+  using L = ExtExpLimits<T>;
+  constexpr std::size_t W = S::W;
+  const V clamp = S::set(L::clamp), zero = S::set(T(0)), vc = S::set(c), ve = S::set(e);
+  auto step = [&](V xv) {
+    V nv, r;
+    E::reduce(S::max(clamp, xv), zero, nv, r);
+    return S::ldexp(E::scaled_expr(r, vc), S::sub(nv, ve));
+  };
+  std::size_t i = 0;
+  for (; i + U * W <= n; i += U * W) {
+    for (std::size_t u = 0; u < U; ++u) S::store(y + i + u * W, step(S::load(x + i + u * W)));
+  }
+  for (; i + W <= n; i += W) S::store(y + i, step(S::load(x + i)));
+  if (i < n) S::store_tail(y + i, n - i, step(S::load_tail(x + i, n - i, 0)));
+}
+
+// -------------------------------------------------------------------------------------- raddonline
+// The online normaliser (Milakov & Gimelshein 2018) in one pass: d = sum_i exp(x_i - m) while m moves.
+// All lanes share one reference m, raised only when some x_i exceeds m + headroom (then d is rescaled
+// by exp(m_old - m_new), computed in double); the true maximum is tracked alongside and d is
+// renormalised to it at the end, so the result is the exact pair (max, sum exp(x - max)).
+// exp(a - b) for scalars, a - b carried exactly (TwoSum) and the exponential taken in long double,
+// so that a rescaling adds no more than the final rounding to double.
+inline double exp_diff(double a, double b) {
+  const double hi = a - b;
+  if (!std::isfinite(hi)) return std::exp(hi);
+  const double ap = hi + b, bpp = hi - ap;
+  const double lo = (a - ap) - (b + bpp);
+  return static_cast<double>(std::exp(static_cast<long double>(hi)) * (1.0L + static_cast<long double>(lo)));
+}
+
+template <class S>
+OnlineSum raddonline(const typename S::T* x, std::size_t n) {
+  using T = typename S::T;
+  using V = typename S::V;
+  using E = Exp<S>;
+  constexpr std::size_t W = S::W;
+  const T headroom = ExtExpLimits<T>::headroom;
+  T m = std::isfinite(x[0]) ? x[0] : T(0);
+  V vm = S::set(m), vlimit = S::set(m + headroom), one = S::set(T(1));
+  V xmax = S::set(-std::numeric_limits<T>::infinity());
+  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
+
+  auto step = [&](V xv) {
+    if (S::any_greater(xv, vlimit)) {  // rare: raise the reference to this vector's max
+      const T m_new = hmax<S>(xv);
+      const double f = exp_diff(m, m_new);
+      for (std::size_t u = 0; u < U; ++u) S::acc_scale(acc[u], f);
+      m = m_new;
+      vm = S::set(m);
+      vlimit = S::set(m + headroom);
+    }
+    xmax = S::max(xmax, xv);
+    V hi, lo;
+    two_diff<S>(xv, vm, hi, lo);
+    return E::exp_scaled(hi, lo, one);
+  };
+
+  std::size_t i = 0;
+  for (; i + U * W <= n; i += U * W) {
+    for (std::size_t u = 0; u < U; ++u) S::acc_add(acc[u], step(S::load(x + i + u * W)));
+  }
+  for (; i + W <= n; i += W) S::acc_add(acc[0], step(S::load(x + i)));
+  if (i < n) S::acc_add(acc[1], S::tail_zero(step(S::load_tail(x + i, n - i, x[0])), n - i));
+
+  const double d = acc_total<S>(acc);
+  const double top = hmax<S>(xmax);
+  const double d_top = d * exp_diff(m, top);
+  const bool usable = std::isfinite(top) && std::isfinite(d_top) && d_top > 0.0 && std::isfinite(d);
+  return {top, d_top, usable, double(m), d};
+}
+
+// ------------------------------------------------------------------------------------ vsubtract2
+// y_i = (x_i - hi) - lo: log-softmax from the log-normaliser hi + lo.
+template <class S>
+void vsubtract2(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T hi,
+                typename S::T lo) {
+  using V = typename S::V;
+  constexpr std::size_t W = S::W;
+  const V vh = S::set(hi), vl = S::set(lo);
+  std::size_t i = 0;
+  for (; i + U * W <= n; i += U * W) {
+    for (std::size_t u = 0; u < U; ++u) {
+      S::store(y + i + u * W, S::sub(S::sub(S::load(x + i + u * W), vh), vl));
+    }
+  }
+  for (; i + W <= n; i += W) S::store(y + i, S::sub(S::sub(S::load(x + i), vh), vl));
+  if (i < n) S::store_tail(y + i, n - i, S::sub(S::sub(S::load_tail(x + i, n - i, 0), vh), vl));
+}
+
+// -------------------------------------------------------------------------------------------- vexp
+// y_i = exp(x_i), for x_i <= ln(max): the exp kernel on its own, for the exhaustive accuracy test.
+template <class S>
+void vexp(const typename S::T* x, typename S::T* y, std::size_t n) {
+  using T = typename S::T;
+  using V = typename S::V;
+  using E = Exp<S>;
+  constexpr std::size_t W = S::W;
+  const V zero = S::set(T(0)), one = S::set(T(1));
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) S::store(y + i, E::exp_scaled(S::load(x + i), zero, one));
+  if (i < n) S::store_tail(y + i, n - i, E::exp_scaled(S::load_tail(x + i, n - i, 0), zero, one));
+}
+
+}  // namespace
+}  // namespace softlib::mk

@@ -1,0 +1,164 @@
+// The row algorithms, composed from the microkernels, and the table of one code path.
+//
+//   three_pass            rmax; y = exp(x - m) stored while summed; y *= 1/s           (XNNPACK's operator)
+//   three_pass_recompute  rmax; s = sum exp(x - m); y = exp(x - m) / s
+//   two_pass              (s, e) = sum of (p, n) pairs; y = p 2^(n - e) / s             (Dukhan & Ablavatski)
+//   online                (m, d) in one pass; y = exp(x - m) / d                        (Milakov & Gimelshein)
+//
+// Non-finite input follows scipy.special element for element. The fast kernels handle -inf entries
+// themselves (exp gives 0); a row holding NaN or +inf, or only -inf, shows up as a non-finite max or
+// sum, and such rows take the scalar paths below (softmax: all NaN, as scipy's inf - inf and NaN give;
+// log_softmax, logsumexp: scipy's formula with a non-finite max replaced by 0). Rows the Two-Pass and
+// online kernels cannot represent (all entries below -2048, say) go to the three-pass kernel.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+#include "kernels.h"
+#include "microkernels.h"
+
+namespace softlib::rows {
+namespace {
+
+template <class S>
+struct RowKernels {
+  using T = typename S::T;
+  static constexpr T nan = std::numeric_limits<T>::quiet_NaN();
+
+  // --- scipy.special's results for rows with NaN, +inf, or only -inf
+  static void fill_nan(T* y, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = nan;
+  }
+  // scipy's shift: the max, or 0 when the max is not finite (NaN anywhere makes it NaN).
+  static double scipy_shift(const T* x, std::size_t n) {
+    double m = -std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (std::isnan(x[i])) return 0.0;
+      if (x[i] > m) m = x[i];
+    }
+    return std::isfinite(m) ? m : 0.0;
+  }
+  static double scipy_log_sum(const T* x, std::size_t n, double shift) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < n; ++i) s += std::exp(double(x[i]) - shift);
+    return std::log(s);
+  }
+  static void log_softmax_scipy(const T* x, T* y, std::size_t n) {
+    const double shift = scipy_shift(x, n);
+    const double ls = scipy_log_sum(x, n, shift);
+    for (std::size_t i = 0; i < n; ++i) y[i] = T((double(x[i]) - shift) - ls);
+  }
+  static T logsumexp_scipy(const T* x, std::size_t n) {
+    const double shift = scipy_shift(x, n);
+    return T(scipy_log_sum(x, n, shift) + shift);
+  }
+
+  // --- softmax
+  static void softmax_three_pass(const T* x, T* y, std::size_t n) {
+    const T m = mk::rmax<S>(x, n);
+    if (!std::isfinite(m)) return fill_nan(y, n);
+    const double s = mk::raddstoreexpminusmax<S>(x, y, n, m);
+    if (!std::isfinite(s)) return fill_nan(y, n);
+    mk::vscale<S>(y, n, T(1.0 / s));
+  }
+  static void softmax_three_pass_recompute(const T* x, T* y, std::size_t n) {
+    const T m = mk::rmax<S>(x, n);
+    if (!std::isfinite(m)) return fill_nan(y, n);
+    const double s = mk::raddexpminusmax<S>(x, n, m);
+    if (!std::isfinite(s)) return fill_nan(y, n);
+    mk::vscaleexpminusmax<S>(x, y, n, m, T(1.0 / s));
+  }
+  static void softmax_two_pass(const T* x, T* y, std::size_t n) {
+    const mk::ExtExpSum p = mk::raddextexp<S>(x, n);
+    if (!p.usable) return softmax_three_pass(x, y, n);
+    mk::vscaleextexp<S>(x, y, n, T(1.0 / p.s), T(p.e));
+  }
+  static void softmax_online(const T* x, T* y, std::size_t n) {
+    const OnlineSum p = mk::raddonline<S>(x, n);
+    if (!p.usable) return softmax_three_pass(x, y, n);
+    // The pass's own reference: exp(x - m_ref) <= e^64 (float) / e^512 (double), and d_ref carries
+    // no rescaling to the true max (whose rounding would add up to an ULP in double).
+    mk::vscaleexpminusmax<S>(x, y, n, T(p.m_ref), T(1.0 / p.d_ref));
+  }
+
+  // --- the log-normaliser log sum exp(x) = hi + lo, by each algorithm's first pass(es)
+  struct LogZ {
+    T hi, lo;
+    bool ok;
+  };
+  static LogZ split(double m, double log_d) {
+    if constexpr (sizeof(T) == 4) {
+      const double v = m + log_d;  // exact enough: 53 bits for a float result
+      const T hi = T(v);
+      return {hi, T(v - double(hi)), true};
+    } else {
+      return {T(m), T(log_d), true};
+    }
+  }
+  static LogZ log_z_three_pass(const T* x, std::size_t n) {
+    const T m = mk::rmax<S>(x, n);
+    if (!std::isfinite(m)) return {0, 0, false};
+    const double s = mk::raddexpminusmax<S>(x, n, m);
+    if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
+    return split(m, std::log(s));
+  }
+  static LogZ log_z_two_pass(const T* x, std::size_t n) {
+    const mk::ExtExpSum p = mk::raddextexp<S>(x, n);
+    if (!p.usable) return log_z_three_pass(x, n);
+    // e ln 2 + log s, with e ln 2 = e ln2_hi (exact) + e ln2_lo.
+    using C = ExpConstants<double>;
+    const double e_hi = p.e * C::ln2_hi;
+    const double rest = p.e * C::ln2_lo + std::log(p.s);
+    if constexpr (sizeof(T) == 4) {
+      const double v = e_hi + rest;
+      const T hi = T(v);
+      return {hi, T((e_hi - double(hi)) + rest), true};
+    } else {
+      return {e_hi, rest, true};
+    }
+  }
+  static LogZ log_z_online(const T* x, std::size_t n) {
+    const OnlineSum p = mk::raddonline<S>(x, n);
+    if (!p.usable) return log_z_three_pass(x, n);
+    return split(p.m, std::log(p.d));
+  }
+
+  template <LogZ (*log_z)(const T*, std::size_t)>
+  static void log_softmax(const T* x, T* y, std::size_t n) {
+    const LogZ z = log_z(x, n);
+    if (!z.ok) return log_softmax_scipy(x, y, n);
+    mk::vsubtract2<S>(x, y, n, z.hi, z.lo);
+  }
+  static T logsumexp(const T* x, std::size_t n) {
+    const LogZ z = log_z_online(x, n);
+    if (!z.ok) return logsumexp_scipy(x, n);
+    return T(double(z.hi) + double(z.lo));
+  }
+
+  static T row_max(const T* x, std::size_t n) { return mk::rmax<S>(x, n); }
+  static void exp(const T* x, T* y, std::size_t n) { mk::vexp<S>(x, y, n); }
+  static OnlineSum online_sum(const T* x, std::size_t n) { return mk::raddonline<S>(x, n); }
+  static void scale_exp_minus_max(const T* x, T* y, std::size_t n, T m, T c) {
+    mk::vscaleexpminusmax<S>(x, y, n, m, c);
+  }
+  static void subtract2(const T* x, T* y, std::size_t n, T hi, T lo) { mk::vsubtract2<S>(x, y, n, hi, lo); }
+
+  static Kernels<T> table() {
+    return Kernels<T>{
+        {softmax_three_pass, softmax_three_pass_recompute, softmax_two_pass, softmax_online},
+        {log_softmax<log_z_three_pass>, log_softmax<log_z_three_pass>, log_softmax<log_z_two_pass>,
+         log_softmax<log_z_online>},
+        logsumexp,
+        row_max,
+        exp,
+        online_sum,
+        scale_exp_minus_max,
+        subtract2,
+    };
+  }
+};
+
+}  // namespace
+}  // namespace softlib::rows

@@ -1,0 +1,171 @@
+"""The compiled kernels of every code path and algorithm: sizes around each kernel's tile, inputs that
+overflow without the max subtraction, non-finite rows, no access past the caller's buffer, threads."""
+
+import ctypes
+import mmap
+
+import numpy as np
+import pytest
+import scipy.special
+
+import softlib
+from softlib import _core as core
+from softlib import reference
+
+PATHS = softlib.isas()
+ALGORITHMS = core.algorithms()
+DTYPES = [np.float32, np.float64]
+LANES = {"portable": 1, "avx2": 8, "avx512": 16}  # float lanes; double has half
+# Tiles: main loops take 2 vectors (4 in rmax); sizes around 1, 2 and 4 vectors and their multiples.
+SIZES = sorted({1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 95, 96, 97,
+                127, 128, 129, 191, 192, 193, 255, 256, 257, 1000, 4099})
+
+
+def ulp_error(y, exact, dtype, floor=0.0):
+    """|y - exact| in ULPs of max(|exact|, floor) in `dtype` (exact given in higher precision)."""
+    info = np.finfo(dtype)
+    mag = np.maximum(np.abs(exact), floor).astype(np.float64)
+    mag = np.maximum(mag, info.tiny)
+    ulp = np.exp2(np.floor(np.log2(mag)) - (info.nmant))
+    return np.abs(y.astype(np.longdouble) - exact) / ulp
+
+
+def exact_softmax(x):
+    x = x.astype(np.longdouble)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def run(op, x, algorithm, path, threads=1):
+    y = np.empty_like(x)
+    getattr(core, op)(x, y, ALGORITHMS.index(algorithm), threads, path)
+    return y
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_softmax_sizes_around_the_tile(path, dtype, algorithm):
+    rng = np.random.default_rng(7)
+    for n in SIZES:
+        x = rng.uniform(90, 100, size=(2, n)).astype(dtype)  # exp(x) overflows float32: max is needed
+        y = run("softmax", x, algorithm, path)
+        err = ulp_error(y, exact_softmax(x), dtype).max()
+        assert err <= (3 if dtype == np.float32 else 4), (n, err)
+        lsm = run("log_softmax", x, algorithm, path)
+        exact = np.log(exact_softmax(x))
+        assert ulp_error(lsm, exact, dtype, floor=1.0).max() <= 4, n
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_max_logsumexp_and_exp_sizes(path, dtype):
+    rng = np.random.default_rng(8)
+    for n in SIZES:
+        x = rng.normal(scale=3.0, size=n).astype(dtype)
+        assert core.row_max(x, path) == x.max()
+        x[rng.integers(n)] = 1e4  # a max anywhere
+        assert core.row_max(x, path) == x.max()
+        lse = np.empty(1, dtype)
+        core.logsumexp(x[None, :], lse, 1, path)
+        exact = reference.logsumexp(x.astype(np.longdouble)[None, :])
+        assert ulp_error(lse, exact, dtype, floor=1.0).max() <= 4
+        z = -np.abs(x)[: min(n, 100)] / 10
+        np.testing.assert_allclose(core.exp(z, path), np.exp(z.astype(np.float64)), rtol=3e-7 if dtype == np.float32 else 1e-15)
+
+
+NON_FINITE_ROWS = [
+    [1.0, np.inf], [np.inf, np.inf], [-np.inf, -np.inf], [1.0, -np.inf], [-np.inf, 1.0], [np.nan, 1.0],
+    [1.0, np.nan], [np.inf, -np.inf], [np.nan, np.inf], [-np.inf, 2.0, -np.inf, 3.0], [-np.inf],
+    [np.inf], [np.nan], [5.0], [-1e30, 0.0], [1e30, 0.0], [3e38, -3e38], [-3000.0, -3001.0],
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_non_finite_rows_follow_scipy_on_every_kernel(path, dtype):
+    for row in NON_FINITE_ROWS:
+        for pad in (0, 37):  # alone, and in a row long enough for the vector loops
+            x = np.array(row + [-np.inf] * pad, dtype=dtype)[None, :]
+            with np.errstate(all="ignore"):
+                want_sm = scipy.special.softmax(x, axis=-1)
+                want_lsm = scipy.special.log_softmax(x, axis=-1)
+                want_lse = scipy.special.logsumexp(x, axis=-1)
+            for algorithm in ALGORITHMS:
+                np.testing.assert_allclose(run("softmax", x, algorithm, path), want_sm, rtol=1e-6, atol=0,
+                                           err_msg=f"{row} {algorithm}")
+                np.testing.assert_allclose(run("log_softmax", x, algorithm, path), want_lsm, rtol=1e-6,
+                                           atol=1e-6, err_msg=f"{row} {algorithm}")
+            lse = np.empty(1, dtype)
+            core.logsumexp(x, lse, 1, path)
+            np.testing.assert_allclose(lse, want_lse, rtol=1e-6, err_msg=str(row))
+
+
+def _guarded_buffer(nbytes):
+    """A writable numpy byte buffer whose end touches a page the process may not read or write."""
+    page = mmap.PAGESIZE
+    size = (nbytes + page - 1) // page * page
+    buf = mmap.mmap(-1, size + page, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+    libc = ctypes.CDLL(None)
+    assert libc.mprotect(ctypes.c_void_p(addr + size), ctypes.c_size_t(page), 0) == 0
+    arr = np.frombuffer(buf, dtype=np.uint8, count=size)
+    return arr[size - nbytes:], buf
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_no_access_past_the_buffer(path, dtype):
+    """Rows that end where an inaccessible page begins: any over-read or over-write would crash."""
+    item = np.dtype(dtype).itemsize
+    for n in (1, 3, 17, 33, 67):
+        xb, keep_x = _guarded_buffer(n * item)
+        yb, keep_y = _guarded_buffer(n * item)
+        x = xb.view(dtype).reshape(1, n)
+        x[...] = np.linspace(-3, 3, n)
+        y = yb.view(dtype).reshape(1, n)
+        for algorithm in ALGORITHMS:
+            for op in ("softmax", "log_softmax"):
+                getattr(core, op)(x, y, ALGORITHMS.index(algorithm), 1, path)
+        out = np.empty(1, dtype)
+        core.logsumexp(x, out, 1, path)
+        assert core.row_max(x[0], path) == x.max()
+        np.testing.assert_allclose(core.exp(x[0], path), np.exp(x[0]), rtol=1e-6)
+        del x, y, xb, yb
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", [1, 2, 3, 7])
+def test_any_thread_count_is_within_the_bound(dtype, threads):
+    rng = np.random.default_rng(9)
+    bound = 3 if dtype == np.float32 else 4
+    for shape in [(37, 1000), (1, 300_001), (3, 70_000)]:  # many rows; one long row split; rows < threads
+        x = rng.uniform(-1000, 1000, size=shape).astype(dtype)
+        exact = exact_softmax(x)
+        for algorithm in ALGORITHMS:
+            y = run("softmax", x, algorithm, "", threads)
+            assert ulp_error(y, exact, dtype)[exact >= np.finfo(dtype).tiny].max() <= bound
+        lsm = run("log_softmax", x, "online", "", threads)
+        assert ulp_error(lsm, np.log(exact), dtype, floor=1.0).max() <= 4
+        lse = np.empty(shape[0], dtype)
+        core.logsumexp(x, lse, threads)
+        assert ulp_error(lse, reference.logsumexp(x.astype(np.longdouble)), dtype, floor=1.0).max() <= 4
+
+
+def test_threads_none_and_public_threads():
+    x = np.random.default_rng(1).normal(size=(600, 512)).astype(np.float32)  # above the 2^18 threshold
+    a = softlib.softmax(x, threads=None)
+    b = softlib.softmax(x, threads=1)
+    np.testing.assert_allclose(a, b, rtol=0, atol=0)  # rows are independent: identical results
+    with pytest.raises(ValueError, match="threads"):
+        softlib.softmax(x, threads=0)
+    with pytest.raises(TypeError, match="threads"):
+        softlib.softmax(x, threads=1.5)
+
+
+def test_unknown_or_unsupported_path_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown code path"):
+        core.row_max(np.ones(3, np.float32), "sse9")
+    if "avx512" not in PATHS:
+        with pytest.raises(ValueError, match="cannot run"):
+            core.row_max(np.ones(3, np.float32), "avx512")
