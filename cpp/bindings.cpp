@@ -90,11 +90,16 @@ bool split_row_normaliser(const Kernels<T>& k, const T* x, std::size_t n, int th
 enum class Op { softmax, log_softmax };
 
 template <typename T>
-void elementwise(Op op, const py::array& xa, py::array& ya, int algorithm, int threads, const std::string& isa) {
+void elementwise(Op op, const py::array& xa, py::array& ya, int algorithm, int threads, const std::string& isa,
+                 bool plain = false) {
   if (algorithm < 0 || algorithm >= softlib::n_algorithms) throw std::invalid_argument("unknown algorithm");
   const Rows<T> x = rows_of<T>(xa, false, "x"), y = rows_of<T>(ya, true, "out");
   check_same_shape(x, y);
-  const Kernels<T>& k = kernels_of<T>(table_named(isa));
+  const Kernels<T>* kp = &kernels_of<T>(table_named(isa));
+  if constexpr (sizeof(T) == 4) {
+    if (plain) kp = &table_named(isa).f32_plain;
+  }
+  const Kernels<T>& k = *kp;
   const int nt = softlib::thread_count(threads, x.rows * x.n);
   py::gil_scoped_release release;
   if (nt > 1 && x.rows < static_cast<std::size_t>(nt) && x.n >= softlib::split_row_min) {
@@ -331,15 +336,21 @@ PYBIND11_MODULE(_core, m) {
         throw std::invalid_argument("the kernels take float32 or float64 arrays");
       },
       py::arg("x"), py::arg("out"), py::arg("threads") = 0, py::arg("isa") = "");
+  m.def(
+      "softmax_plain",
+      [](const py::array& x, py::array out, int algorithm, int threads, const std::string& isa) {
+        check_dtypes(x, out);
+        if (!is_f32(x)) throw std::invalid_argument("softmax_plain takes float32 arrays");
+        elementwise<float>(Op::softmax, x, out, algorithm, threads, isa, true);
+      },
+      py::arg("x"), py::arg("out"), py::arg("algorithm") = 0, py::arg("threads") = 0, py::arg("isa") = "",
+      "Bench only: float32 softmax without TwoSum and double accumulation, to price them.");
   m.def("row_max", &row_max<float>, py::arg("x").noconvert(), py::arg("isa") = "");
   m.def("row_max", &row_max<double>, py::arg("x").noconvert(), py::arg("isa") = "");
   m.def("exp", &exp_kernel, py::arg("x"), py::arg("isa") = "", "The exp kernel of a code path alone.");
   m.def("exp_f32_ulp_scan", &exp_f32_ulp_scan, py::arg("lo"), py::arg("hi"), py::arg("isas"),
         py::arg("threads") = 2, py::arg("ref_isa") = "",
         "Test only: the largest ULP error of each path's float32 exp over every float in [lo, hi].");
-
-  // SOFTLIB_ISA forces a code path for the whole process.
-  if (const char* forced = std::getenv("SOFTLIB_ISA"); forced != nullptr && *forced != '\0') {
-    softlib::select_isa(forced);
-  }
+  // SOFTLIB_ISA is applied by softlib/_dispatch.py right after this import, so that a bad value is a
+  // plain ValueError naming the paths this CPU supports.
 }

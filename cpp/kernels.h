@@ -44,6 +44,7 @@ struct KernelTable {
   Isa isa;
   Kernels<float> f32;
   Kernels<double> f64;
+  Kernels<float> f32_plain;  // without the accuracy devices: for softlib.bench's cost measurement only
 };
 
 const KernelTable& portable_kernels();

@@ -8,6 +8,7 @@ Without the compiled extension, softlib still imports and computes with :mod:`so
 
 from __future__ import annotations
 
+import os
 import warnings
 
 try:
@@ -20,6 +21,11 @@ except ImportError as error:  # pragma: no cover - only without a build
         RuntimeWarning,
         stacklevel=2,
     )
+
+if core is not None and os.environ.get("SOFTLIB_ISA"):
+    # Raises ValueError ("this CPU cannot run the 'avx512' code path (it supports: ...)" or "unknown
+    # code path"): the import fails rather than silently running another path.
+    core.select_isa(os.environ["SOFTLIB_ISA"])
 
 
 def isa() -> str:

@@ -121,9 +121,23 @@ def auto_algorithm(n: int, rows: int, dtype, path: str | None = None, op: str = 
         # log_softmax needs only the log-normaliser: the online (m, d) pass gives it in one read, and
         # exactly log(1) = 0 for a row's sole maximum, as scipy does (Two-Pass's e ln 2 + log s does not).
         return "online"
-    # Measured (float32, one thread, ns/element, see softlib.bench):
-    # two_pass reads the input twice and writes once (12 B/element) without a max pass; with the
-    # accuracy devices it is also the cheapest in arithmetic (no TwoSum: it reduces x itself).
+    # What decides is whether one row (input and output) stays in the L2 cache (1 MiB per core here)
+    # between passes, not the size of the whole array: a row that stays is read from memory once
+    # whatever the algorithm, and then the arithmetic decides: three_pass does one exp per element,
+    # two_pass and online two. Measured with softlib.bench (AVX-512 path, float32, one thread, the
+    # machine heavily shared, so ratios only):
+    #   4096x128     three_pass 1.15  three_pass_recompute 1.84  two_pass 1.42  online 2.02 ns/element
+    #   1024x32000   three_pass 2.08  three_pass_recompute 3.60  two_pass 2.90  online 2.87
+    #   1x2^26       three_pass 4.00  two_pass 3.45  online 3.04   (the row is 256 MiB: out of cache)
+    # and on the AVX2 path 1024x32000: three_pass 3.22, two_pass 4.61. The portable path is bound by
+    # its scalar arithmetic everywhere (three_pass 29, two_pass 49 ns/element at 1024x32000).
+    if path == "portable":
+        return "three_pass"
+    row_bytes = 2 * n * np.dtype(dtype).itemsize
+    if row_bytes <= (1 << 19):  # half of L2: room for x and y rows while the next row streams in
+        return "three_pass"
+    # Out of cache the passes over memory decide: two_pass reads twice and writes once (12 B/element)
+    # where three_pass (reload) moves 20.
     return "two_pass"
 
 

@@ -169,3 +169,24 @@ def test_unknown_or_unsupported_path_is_a_clear_error():
     if "avx512" not in PATHS:
         with pytest.raises(ValueError, match="cannot run"):
             core.row_max(np.ones(3, np.float32), "avx512")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_softlib_isa_forces_a_path(path):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, SOFTLIB_ISA=path)
+    out = subprocess.run([sys.executable, "-c", "import softlib; print(softlib.isa())"], env=env,
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == path
+
+
+def test_softlib_isa_unknown_is_a_clear_error():
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, SOFTLIB_ISA="avx1024")
+    out = subprocess.run([sys.executable, "-c", "import softlib"], env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "unknown code path 'avx1024'" in out.stderr

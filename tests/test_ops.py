@@ -64,3 +64,61 @@ def test_code_paths_are_reported():
     assert softlib.isas()[0] == "portable"
     assert softlib.isa() in softlib.isas()
     assert isinstance(softlib.__version__, str)
+
+
+@pytest.mark.parametrize("algorithm", softlib.ops.ALGORITHMS)
+def test_every_algorithm_through_the_public_api(algorithm, dtype):
+    x = np.random.default_rng(2).uniform(90, 100, size=(5, 300)).astype(dtype)
+    want = scipy.special.softmax(x.astype(np.float64), axis=-1)
+    rtol = 4e-7 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(softlib.softmax(x, algorithm=algorithm), want, rtol=rtol)
+    np.testing.assert_allclose(softlib.log_softmax(x, algorithm=algorithm),
+                               scipy.special.log_softmax(x.astype(np.float64), axis=-1), rtol=rtol)
+
+
+def test_strided_rows_out_and_in_place():
+    base = np.random.default_rng(3).normal(size=(6, 40)).astype(np.float32)
+    x = base[::2, 1::1]  # row stride 2 rows: used without a copy
+    out = np.empty((3, 39), np.float32)
+    assert softlib.softmax(x, out=out) is out
+    np.testing.assert_allclose(out, scipy.special.softmax(x.astype(np.float64), axis=-1), rtol=4e-7)
+    y = x.copy()
+    softlib.softmax(y, out=y)  # in place
+    np.testing.assert_allclose(y, out, rtol=0, atol=0)
+    out_t = np.empty((39, 3), np.float32).T  # an out whose rows are strided: written through a copy
+    softlib.log_softmax(x, out=out_t)
+    np.testing.assert_allclose(out_t, scipy.special.log_softmax(x.astype(np.float64), axis=-1), rtol=4e-7, atol=1e-6)
+
+
+def test_integer_and_half_inputs_convert_like_np_exp():
+    for dt, want in [(np.bool_, np.float16), (np.int8, np.float16), (np.uint8, np.float16),
+                     (np.int16, np.float32), (np.uint16, np.float32), (np.int32, np.float64),
+                     (np.int64, np.float64), (np.float16, np.float16)]:
+        x = np.array([[0, 1, 1]], dtype=dt)
+        assert softlib.softmax(x).dtype == want
+        assert softlib.log_softmax(x).dtype == want
+        assert softlib.logsumexp(x).dtype == want
+        np.testing.assert_allclose(softlib.softmax(x), scipy.special.softmax(x.astype(np.float64), axis=-1),
+                                   rtol=1e-3)
+
+
+def test_object_and_complex_raise_type_error_and_empty_rows():
+    with pytest.raises(TypeError):
+        softlib.softmax(np.array([1, "a"], dtype=object))
+    with pytest.raises(TypeError):
+        softlib.logsumexp(np.array([1j]))
+    with pytest.raises(ValueError):
+        softlib.softmax(np.float32(1.0))
+    assert softlib.log_softmax(np.zeros((3, 0, 2)), axis=1).shape == (3, 0, 2)
+    assert softlib.logsumexp(np.zeros((0, 4))).shape == (0,)
+    assert softlib.logsumexp(np.zeros((0, 4)), axis=0, keepdims=True).shape == (1, 4)
+    with pytest.raises(ValueError, match="dtype"):
+        softlib.softmax(np.zeros(3), out=np.zeros(3, np.float32))
+
+
+def test_auto_rule_is_one_of_the_algorithms():
+    for n, rows in [(128, 4096), (32000, 1024), (1 << 26, 1)]:
+        for path in softlib.isas():
+            assert softlib.ops.auto_algorithm(n, rows, np.float32, path) in softlib.ops.ALGORITHMS[1:5]
+    assert softlib.ops.auto_algorithm(1 << 26, 1, np.float32, "avx512") == "two_pass"
+    assert softlib.ops.auto_algorithm(128, 4096, np.float32, "avx512") == "three_pass"
