@@ -1,8 +1,9 @@
 """Quick timings for the chapters: medians of repeated runs, per element, from in-cache to out-of-cache.
 
 The book's chapters measure on the reader's machine and print what they find; nothing here is
-asserted on. ``make bench`` (:mod:`softlib.bench`) is the full benchmark; these helpers are the
-small, fast version a chapter can afford to run in a few seconds.
+asserted on. ``make bench`` (:mod:`softlib.bench`) is the full benchmark, and the chapters take the
+memory bandwidth from it (:func:`softlib.bench.copy_bandwidth`); these helpers are the small, fast
+sweeps over sizes a chapter can afford to run in a few seconds.
 
 Timings on a shared machine are noisy: each measurement here is the **median** of several samples,
 and each sample runs the function often enough to last ``min_seconds``, so that the clock's
@@ -19,7 +20,7 @@ import time
 
 import numpy as np
 
-__all__ = ["cache_sizes", "time_in_turns", "ns_per_element", "copy_bandwidth"]
+__all__ = ["cache_sizes", "time_in_turns", "ns_per_element"]
 
 
 def cache_sizes() -> dict[str, int]:
@@ -149,24 +150,3 @@ def ns_per_element(kernels: Mapping[str, Callable[[np.ndarray, np.ndarray], obje
     result = {name: np.median(r, axis=1) for name, r in raw.items()}
     result["samples"] = raw
     return result
-
-
-def copy_bandwidth(nbytes: int = 1 << 27, *, samples: int = 5) -> float:
-    """Bytes per second moved by a large copy (one read plus one write of ``nbytes`` each).
-
-    The copy's source and destination are ``nbytes`` each, so with the default 128 MiB they are far
-    larger than any cache and the result is the memory bandwidth a streaming kernel can hope for.
-    Counts read + write bytes (2 ``nbytes`` per copy), the unit of the roofline in
-    :func:`softlib.algorithms.bytes_per_element`.
-
-    Examples
-    --------
-    >>> copy_bandwidth(1 << 20, samples=2) > 1e8   # more than 100 MB/s, on anything
-    True
-    """
-    if nbytes < 1024:
-        raise ValueError(f"nbytes must be at least 1024, got {nbytes}")
-    src = np.ones(nbytes // 8)
-    dst = np.empty_like(src)
-    seconds = time_in_turns({"copy": lambda: np.copyto(dst, src)}, samples=samples, min_seconds=0.02)["copy"]
-    return 2 * src.nbytes / float(np.median(seconds))

@@ -29,8 +29,6 @@ def test_bad_arguments_are_refused():
         timing.time_in_turns({})
     with pytest.raises(ValueError, match="sizes"):
         timing.ns_per_element({"a": lambda x, y: None}, [0])
-    with pytest.raises(ValueError, match="nbytes"):
-        timing.copy_bandwidth(10)
 
 
 def test_cache_sizes_are_positive_and_grow_with_the_level():
