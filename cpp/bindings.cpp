@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -87,7 +88,7 @@ bool split_row_normaliser(const Kernels<T>& k, const T* x, std::size_t n, int th
   return std::isfinite(d) && d > 0.0;
 }
 
-enum class Op { softmax, log_softmax };
+enum class Op { softmax, log_softmax, stablemax, log_stablemax };
 
 template <typename T>
 void elementwise(Op op, const py::array& xa, py::array& ya, int algorithm, int threads, const std::string& isa,
@@ -102,6 +103,35 @@ void elementwise(Op op, const py::array& xa, py::array& ya, int algorithm, int t
   const Kernels<T>& k = *kp;
   const int nt = softlib::thread_count(threads, x.rows * x.n);
   py::gil_scoped_release release;
+  const bool stable = op == Op::stablemax || op == Op::log_stablemax;
+  if (stable && nt > 1 && x.rows < static_cast<std::size_t>(nt) && x.n >= softlib::split_row_min) {
+    for (std::size_t r = 0; r < x.rows; ++r) {
+      const T* xr = x.row(r);
+      T* yr = y.row(r);
+      std::vector<double> parts(static_cast<std::size_t>(nt), 0.0);
+      softlib::parallel_for(x.n, nt, [&](std::size_t b, std::size_t e, int t) {
+        if (e > b) parts[static_cast<std::size_t>(t)] = k.stablemax_sum(xr + b, e - b);
+      });
+      double sum = 0.0;
+      for (double p : parts) sum += p;
+      if (!std::isfinite(sum)) {  // NaN or +inf in the row, or a float64 sum past DBL_MAX: the row kernel knows
+        (op == Op::stablemax ? k.stablemax : k.log_stablemax)(xr, yr, x.n);
+        continue;
+      }
+      softlib::parallel_for(x.n, nt, [&](std::size_t b, std::size_t e, int) {
+        if (e <= b) return;
+        (op == Op::stablemax ? k.stablemax_scale : k.log_stablemax_apply)(xr + b, yr + b, e - b, sum);
+      });
+    }
+    return;
+  }
+  if (stable) {
+    const auto kernel = op == Op::stablemax ? k.stablemax : k.log_stablemax;
+    softlib::parallel_for(x.rows, nt, [&](std::size_t b, std::size_t e, int) {
+      for (std::size_t r = b; r < e; ++r) kernel(x.row(r), y.row(r), x.n);
+    });
+    return;
+  }
   if (nt > 1 && x.rows < static_cast<std::size_t>(nt) && x.n >= softlib::split_row_min) {
     for (std::size_t r = 0; r < x.rows; ++r) {
       const T* xr = x.row(r);
@@ -284,6 +314,90 @@ py::dict exp_f32_ulp_scan(float lo, float hi, const std::vector<std::string>& is
   return result;
 }
 
+// softmax_topk of one row: the fused pass (split across `nt` threads for a long row, the pieces'
+// (m, d) and candidates merged), then k exponentials. k <= n.
+template <typename T>
+void topk_row(const Kernels<T>& k, const T* x, std::size_t n, std::size_t kk, T* probs, std::int64_t* idx, int nt) {
+  auto before = [x](std::int64_t a, std::int64_t b) {  // value descending, ties to the lower index
+    return x[a] > x[b] || (x[a] == x[b] && a < b);
+  };
+  const bool split = nt > 1 && n >= softlib::split_row_min;
+  const std::size_t pieces = split ? static_cast<std::size_t>(nt) : 1;
+  std::vector<T> vals(pieces * kk);
+  std::vector<std::int64_t> cand(pieces * kk, -1);
+  std::vector<softlib::OnlineSum> sums(pieces);
+  constexpr std::size_t fused_max_k = 64;  // beyond, insertion into the sorted list costs too much
+  if (kk > fused_max_k) {
+    sums[0] = k.online_sum(x, n);
+    std::vector<std::int64_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::int64_t>(i);
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(kk), order.end(), before);
+    std::copy(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(kk), cand.begin());
+  } else {
+    softlib::parallel_for(n, static_cast<int>(pieces), [&](std::size_t b, std::size_t e, int t) {
+      const std::size_t kt = std::min(kk, e - b);
+      T* v = vals.data() + static_cast<std::size_t>(t) * kk;
+      std::int64_t* ix = cand.data() + static_cast<std::size_t>(t) * kk;
+      sums[static_cast<std::size_t>(t)] = e > b ? k.online_topk(x + b, e - b, kt, v, ix, static_cast<std::int64_t>(b))
+                                                : softlib::OnlineSum{0, 0, false, 0, 0};
+    });
+  }
+  // Merge the pieces: (m, d) as the online normaliser does; candidates by value, then index.
+  double m = -INFINITY, d = 0.0;
+  bool usable = true;
+  for (std::size_t t = 0; t < pieces; ++t) {
+    if (kk > fused_max_k && t > 0) break;
+    usable = usable && sums[t].usable;
+    if (sums[t].usable) m = std::max(m, sums[t].m);
+  }
+  if (usable) {
+    for (std::size_t t = 0; t < (kk > fused_max_k ? 1 : pieces); ++t) d += sums[t].d * softlib::exp_difference(sums[t].m, m);
+    usable = std::isfinite(d) && d > 0.0;
+  }
+  if (!usable) {  // NaN or +inf in the row, or only -inf: the softmax is all NaN, ties to lower index
+    for (std::size_t j = 0; j < kk; ++j) {
+      probs[j] = std::numeric_limits<T>::quiet_NaN();
+      idx[j] = static_cast<std::int64_t>(j);
+    }
+    return;
+  }
+  std::vector<std::int64_t> all;
+  for (std::int64_t c : cand) {
+    if (c >= 0) all.push_back(c);
+  }
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(kk), all.end(), before);
+  for (std::size_t j = 0; j < kk; ++j) {
+    const std::int64_t c = all[j];
+    idx[j] = c;
+    if constexpr (sizeof(T) == 4) {
+      probs[j] = T(std::exp(double(x[c]) - m) / d);
+    } else {
+      probs[j] = T(softlib::exp_difference(x[c], m) / d);
+    }
+  }
+}
+
+template <typename T>
+void softmax_topk(const py::array& xa, std::size_t kk, py::array& pa, py::array& ia, int threads, const std::string& isa) {
+  const Rows<T> x = rows_of<T>(xa, false, "x");
+  const Rows<T> p = rows_of<T>(pa, true, "probs");
+  const Rows<std::int64_t> ix = rows_of<std::int64_t>(ia, true, "indices");
+  if (kk < 1 || kk > x.n) throw std::invalid_argument("k must be in [1, n]");
+  if (p.rows != x.rows || ix.rows != x.rows || p.n != kk || ix.n != kk) {
+    throw std::invalid_argument("probs and indices must have shape (rows, k)");
+  }
+  const Kernels<T>& k = kernels_of<T>(table_named(isa));
+  const int nt = softlib::thread_count(threads, x.rows * x.n);
+  py::gil_scoped_release release;
+  if (nt > 1 && x.rows < static_cast<std::size_t>(nt)) {
+    for (std::size_t r = 0; r < x.rows; ++r) topk_row(k, x.row(r), x.n, kk, p.row(r), ix.row(r), nt);
+    return;
+  }
+  softlib::parallel_for(x.rows, nt, [&](std::size_t b, std::size_t e, int) {
+    for (std::size_t r = b; r < e; ++r) topk_row(k, x.row(r), x.n, kk, p.row(r), ix.row(r), 1);
+  });
+}
+
 std::vector<std::string> available_isas() {
   std::vector<std::string> names;
   for (softlib::Isa isa : softlib::supported_isas()) {
@@ -336,6 +450,29 @@ PYBIND11_MODULE(_core, m) {
         throw std::invalid_argument("the kernels take float32 or float64 arrays");
       },
       py::arg("x"), py::arg("out"), py::arg("threads") = 0, py::arg("isa") = "");
+  m.def(
+      "stablemax",
+      [](const py::array& x, py::array out, int threads, const std::string& isa) {
+        run_elementwise(Op::stablemax, x, out, 0, threads, isa);
+      },
+      py::arg("x"), py::arg("out"), py::arg("threads") = 0, py::arg("isa") = "");
+  m.def(
+      "log_stablemax",
+      [](const py::array& x, py::array out, int threads, const std::string& isa) {
+        run_elementwise(Op::log_stablemax, x, out, 0, threads, isa);
+      },
+      py::arg("x"), py::arg("out"), py::arg("threads") = 0, py::arg("isa") = "");
+  m.def(
+      "softmax_topk",
+      [](const py::array& x, std::size_t k, py::array probs, py::array indices, int threads, const std::string& isa) {
+        check_dtypes(x, probs);
+        if (!indices.dtype().is(py::dtype::of<std::int64_t>())) throw std::invalid_argument("indices must be int64");
+        if (is_f32(x)) return softmax_topk<float>(x, k, probs, indices, threads, isa);
+        if (is_f64(x)) return softmax_topk<double>(x, k, probs, indices, threads, isa);
+        throw std::invalid_argument("the kernels take float32 or float64 arrays");
+      },
+      py::arg("x"), py::arg("k"), py::arg("probs"), py::arg("indices"), py::arg("threads") = 0, py::arg("isa") = "",
+      "probs, indices (rows, k) = the k largest softmax entries of each row, descending, ties to the lower index.");
   m.def(
       "softmax_plain",
       [](const py::array& x, py::array out, int algorithm, int threads, const std::string& isa) {

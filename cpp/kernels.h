@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "cpu_features.h"
 
@@ -37,7 +38,15 @@ struct Kernels {
   OnlineSum (*online_sum)(const T* x, std::size_t n);
   void (*scale_exp_minus_max)(const T* x, T* y, std::size_t n, T m, T c);  // y = c exp(x - m)
   void (*subtract2)(const T* x, T* y, std::size_t n, T hi, T lo);          // y = (x - hi) - lo
-  // Row kernels for the special (non-finite) cases, following scipy.special element for element.
+  // StableMax (stablemax_kernels.h): whole rows, and the pieces for splitting a long row.
+  RowKernel<T> stablemax;
+  RowKernel<T> log_stablemax;
+  double (*stablemax_sum)(const T* x, std::size_t n);                       // sum s(x)
+  void (*stablemax_scale)(const T* x, T* y, std::size_t n, double sum);     // y = s(x) / sum
+  void (*log_stablemax_apply)(const T* x, T* y, std::size_t n, double sum); // y = log s(x) - log sum
+  // Fused softmax + top-k pass (softmax_topk_kernels.h): (m, d) of x[0..n) and its k <= n largest
+  // entries, sorted descending, ties to the lower index, indices offset by `base`.
+  OnlineSum (*online_topk)(const T* x, std::size_t n, std::size_t k, T* val, std::int64_t* idx, std::int64_t base);
 };
 
 struct KernelTable {

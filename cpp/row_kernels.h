@@ -18,6 +18,8 @@
 
 #include "kernels.h"
 #include "microkernels.h"
+#include "softmax_topk_kernels.h"
+#include "stablemax_kernels.h"
 
 namespace softlib::rows {
 namespace {
@@ -145,6 +147,54 @@ struct RowKernels {
   }
   static void subtract2(const T* x, T* y, std::size_t n, T hi, T lo) { mk::vsubtract2<S>(x, y, n, hi, lo); }
 
+  // --- StableMax. `sum` is sum_j s(x_j) of the whole row (possibly merged from pieces).
+  static bool stablemax_usable(double sum) { return std::isfinite(sum) && sum > 0.0; }
+  static void stablemax_scale(const T* x, T* y, std::size_t n, double sum) {
+    if (!stablemax_usable(sum)) return fill_nan(y, n);
+    const double c = 1.0 / sum;
+    if (c >= double(std::numeric_limits<T>::min()) * 0x1p24) return mk::vscalestablemax<S>(x, y, n, T(c));
+    // A sum so large (float32 rows near 3e38) that 1/sum loses precision in T: divide in double.
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = x[i];
+      y[i] = T((v >= 0 ? v + 1.0 : 1.0 / (1.0 - v)) / sum);
+    }
+  }
+  static void log_stablemax_apply(const T* x, T* y, std::size_t n, double sum) {
+    if (!stablemax_usable(sum)) return fill_nan(y, n);
+    mk::vlogstablemax<S>(x, y, n, sum);
+  }
+  // sum s(x) without overflow: float32 sums fit in double; a float64 row whose sum overflows is
+  // summed again scaled by 2^-600 (and the log of the scale added back by the callers via log).
+  static double stablemax_sum(const T* x, std::size_t n) { return mk::raddstablemax<S>(x, n); }
+  static void stablemax(const T* x, T* y, std::size_t n) {
+    const double sum = stablemax_sum(x, n);
+    if (!std::isfinite(sum) && sizeof(T) == 8) return stablemax_huge(x, y, n, false);
+    stablemax_scale(x, y, n, sum);
+  }
+  static void log_stablemax(const T* x, T* y, std::size_t n) {
+    const double sum = stablemax_sum(x, n);
+    if (!std::isfinite(sum) && sizeof(T) == 8) return stablemax_huge(x, y, n, true);
+    log_stablemax_apply(x, y, n, sum);
+  }
+  // float64 rows with entries near DBL_MAX (or NaN/+inf, which give NaN rows): sum s(x) 2^-600.
+  static void stablemax_huge(const T* x, T* y, std::size_t n, bool log) {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = x[i];
+      if (std::isnan(v) || v == std::numeric_limits<double>::infinity()) return fill_nan(y, n);
+      sum += (v >= 0 ? std::ldexp(v, -600) + 0x1p-600 : std::ldexp(1.0 / (1.0 - v), -600));
+    }
+    const double log_sum = std::log(sum) + 600 * 0.69314718055994530942;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = x[i];
+      if (log) {
+        y[i] = T((v >= 0 ? std::log1p(v) : -std::log1p(-v)) - log_sum);
+      } else {
+        y[i] = T((v >= 0 ? std::ldexp(v, -600) + 0x1p-600 : std::ldexp(1.0 / (1.0 - v), -600)) / sum);
+      }
+    }
+  }
+
   static Kernels<T> table() {
     return Kernels<T>{
         {softmax_three_pass, softmax_three_pass_recompute, softmax_two_pass, softmax_online},
@@ -156,6 +206,12 @@ struct RowKernels {
         online_sum,
         scale_exp_minus_max,
         subtract2,
+        stablemax,
+        log_stablemax,
+        stablemax_sum,
+        stablemax_scale,
+        log_stablemax_apply,
+        mk::raddonline_topk<S>,
     };
   }
 };

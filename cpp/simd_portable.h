@@ -48,6 +48,8 @@ struct Scalar {
   static V sub(V a, V b) { return a - b; }
   static V mul(V a, V b) { return a * b; }
   static V fma(V a, V b, V c) { return a * b + c; }
+  static V div(V a, V b) { return a / b; }
+  static V select_negative(V x, V a, V b) { return x < T(0) ? a : b; }
   static V max(V a, V b) { return a > b ? a : b; }  // NaN in either -> b, as the x86 instruction
   // Nearest integer for |v| < 2^(p-1); larger |v| only occur in rows the kernels send to a fallback.
   static V round(V v) {

@@ -10,6 +10,7 @@ namesakes::
 
 from ._dispatch import isa, isas
 from ._version import __version__
-from .ops import log_softmax, logsumexp, softmax
+from .ops import log_softmax, log_stablemax, logsumexp, softmax, softmax_topk, stablemax
 
-__all__ = ["__version__", "isa", "isas", "log_softmax", "logsumexp", "softmax"]
+__all__ = ["__version__", "isa", "isas", "log_softmax", "log_stablemax", "logsumexp", "softmax", "softmax_topk",
+           "stablemax"]

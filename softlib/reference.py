@@ -61,3 +61,42 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
     z, _ = _shifted(x)
     with np.errstate(divide="ignore", invalid="ignore"):
         return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+
+
+def _stable_s(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x >= 0, x + 1.0, 1.0 / (1.0 - x))
+
+
+def stablemax(x: np.ndarray) -> np.ndarray:
+    """StableMax along the last axis in float64: s(x) / sum s(x), s(x) = x + 1 or 1 / (1 - x).
+
+    Rows holding NaN or +inf, or only -inf, give NaN (as softmax).
+
+    Examples
+    --------
+    >>> stablemax(np.array([0.0, 1.0, -1.0]))
+    array([0.28571429, 0.57142857, 0.14285714])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    s = _stable_s(x)
+    total = np.sum(s, axis=-1, keepdims=True)
+    bad = ~np.isfinite(total) | (total <= 0) | np.any(np.isposinf(x), axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(bad, np.nan, s / total)
+
+
+def log_stablemax(x: np.ndarray) -> np.ndarray:
+    """log of :func:`stablemax` along the last axis in float64, log s(x) as log1p.
+
+    Examples
+    --------
+    >>> log_stablemax(np.array([0.0, 0.0]))
+    array([-0.69314718, -0.69314718])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    total = np.sum(_stable_s(x), axis=-1, keepdims=True)
+    bad = ~np.isfinite(total) | (total <= 0) | np.any(np.isposinf(x), axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_s = np.where(x >= 0, np.log1p(np.abs(x)), -np.log1p(np.abs(x)))
+        return np.where(bad, np.nan, log_s - np.log(total))

@@ -35,6 +35,10 @@ struct F32 {
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
+  static V select_negative(V x, V a, V b) {  // x < 0 ? a : b
+    return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+  }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }  // NaN in either -> b
   static V round(V v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   // 2^n for integer n in [-126, 127], from the bits of n + 0x1.8p23 + 127 shifted into the exponent field.
@@ -101,6 +105,10 @@ struct F64 {
   static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
   static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V div(V a, V b) { return _mm256_div_pd(a, b); }
+  static V select_negative(V x, V a, V b) {
+    return _mm256_blendv_pd(b, a, _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ));
+  }
   static V max(V a, V b) { return _mm256_max_pd(a, b); }
   static V round(V v) { return _mm256_round_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   // 2^n for integer n in [-1022, 1023], from the bits of n + 0x1.8p52 + 1023.

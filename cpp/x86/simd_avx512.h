@@ -31,6 +31,10 @@ struct F32 {
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  static V select_negative(V x, V a, V b) {  // x < 0 ? a : b
+    return _mm512_mask_mov_ps(b, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), a);
+  }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }  // NaN in either -> b
   static V round(V v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   // v * 2^n for integer-valued n: scalef handles every n (underflow to 0, overflow to inf).
@@ -87,6 +91,10 @@ struct F64 {
   static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
   static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V div(V a, V b) { return _mm512_div_pd(a, b); }
+  static V select_negative(V x, V a, V b) {
+    return _mm512_mask_mov_pd(b, _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ), a);
+  }
   static V max(V a, V b) { return _mm512_max_pd(a, b); }
   static V round(V v) { return _mm512_roundscale_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static V ldexp_normal(V v, V n) { return _mm512_scalef_pd(v, n); }
