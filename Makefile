@@ -18,7 +18,7 @@ BOOK_SOURCES := $(shell find book softlib -type f \( -name '*.ipynb' -o -name '*
 setup: $(VENV)/.ext-stamp
 
 # The environment: the build tools, then softlib in editable mode with the book's and the tests' extras.
-$(VENV)/.deps-stamp: pyproject.toml
+$(VENV)/.deps-stamp: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install uv
 	$(UV) "scikit-build-core>=0.10" "pybind11>=3" cmake ninja
