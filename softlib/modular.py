@@ -26,6 +26,7 @@ from .stability import (
     gradient_weight_cosine,
     perpendicular_gradient,
     softmax_collapse_fraction,
+    stablemax_collapse_fraction,
     stablemax_s,
     zero_loss_fraction,
 )
@@ -98,8 +99,11 @@ def one_hot_pairs(pairs, p: int, dtype=np.float32) -> np.ndarray:
     return x
 
 
-def init_mlp(p: int, hidden: int = 128, depth: int = 2, seed: int = 0, dtype=np.float32) -> dict[str, np.ndarray]:
-    """Weights of the MLP 2p -> hidden (x depth) -> p, uniform in ±1/sqrt(fan_in) (PyTorch's default).
+def init_mlp(p: int, hidden: int = 128, depth: int = 2, seed: int = 0, dtype=np.float32,
+             scale: float = 1.0) -> dict[str, np.ndarray]:
+    """Weights of the MLP 2p -> hidden (x depth) -> p, uniform in ±scale/sqrt(fan_in).
+
+    ``scale=1`` is PyTorch's default initialisation of a linear layer.
 
     Examples
     --------
@@ -110,7 +114,7 @@ def init_mlp(p: int, hidden: int = 128, depth: int = 2, seed: int = 0, dtype=np.
         raise ValueError(f"depth and hidden must be >= 1; got depth={depth}, hidden={hidden}")
     rng = np.random.default_rng(seed)
     sizes = [2 * p] + [hidden] * depth + [p]
-    return {f"W{i + 1}": (rng.uniform(-1, 1, size=(m, n)) / np.sqrt(m)).astype(dtype)
+    return {f"W{i + 1}": (rng.uniform(-scale, scale, size=(m, n)) / np.sqrt(m)).astype(dtype)
             for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:]))}
 
 
@@ -292,7 +296,7 @@ class History:
         return float(self.epoch[hit[0]]) if hit.size else float("nan")
 
 
-def train(p: int = 23, *, hidden: int = 128, depth: int = 2, train_fraction: float = 0.4, loss: str = "softmax",
+def train(p: int = 23, *, hidden: int = 128, depth: int = 2, init_scale: float = 1.0, train_fraction: float = 0.4, loss: str = "softmax",
           loss_dtype=np.float32, dtype=np.float32, optimizer: str = "adamw", lr: float = 5e-3,
           weight_decay: float = 0.0, betas=(0.9, 0.99), eps: float = 1e-25, epochs: int = 1000,
           log_every: int = 10, seed: int = 0, split_seed: int | None = None, progress=None) -> History:
@@ -304,13 +308,16 @@ def train(p: int = 23, *, hidden: int = 128, depth: int = 2, train_fraction: flo
         The modulus (classes and residues).
     hidden, depth : int
         Width and number of the hidden layers.
+    init_scale : float
+        Multiplies the initial weights (1: PyTorch's default).
     train_fraction : float
         Fraction of the ``p**2`` pairs used for training.
     loss : {"softmax", "stablemax"}
         Cross-entropy of softmax or of StableMax.
     loss_dtype : float32 or float64
-        Precision of the loss and its gradient (the logits are cast to it); the SC fraction is
-        measured in it too (float32 for StableMax).
+        Precision of the loss and its gradient (the logits are cast to it); the collapse fraction
+        (:func:`~softlib.stability.softmax_collapse_fraction`, or its StableMax analogue) is
+        measured in it too.
     dtype : float32 or float64
         Precision of the weights and the forward and backward passes.
     optimizer : {"adamw", "perp_adamw"}
@@ -341,19 +348,19 @@ def train(p: int = 23, *, hidden: int = 128, depth: int = 2, train_fraction: flo
             raise ValueError(f"{name} must be float32 or float64; got {np.dtype(dt)}")
     if epochs < 0 or log_every < 1:
         raise ValueError("epochs must be >= 0 and log_every >= 1")
-    config = dict(p=p, hidden=hidden, depth=depth, train_fraction=train_fraction, loss=loss, loss_dtype=np.dtype(loss_dtype).name,
+    config = dict(p=p, hidden=hidden, depth=depth, init_scale=init_scale, train_fraction=train_fraction, loss=loss, loss_dtype=np.dtype(loss_dtype).name,
                   dtype=np.dtype(dtype).name, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                   betas=tuple(betas), eps=eps, epochs=epochs, seed=seed,
                   split_seed=seed if split_seed is None else split_seed)
     tr, ytr, te, yte = modular_addition_split(p, train_fraction, config["split_seed"])
-    params = init_mlp(p, hidden, depth, seed, dtype)
+    params = init_mlp(p, hidden, depth, seed, dtype, init_scale)
     opt = AdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, perpendicular=optimizer == "perp_adamw")
     loss_fn = softmax_cross_entropy if loss == "softmax" else stablemax_cross_entropy
-    sc_dtype = np.dtype(loss_dtype) if loss == "softmax" else np.dtype(np.float32)
+    collapse = softmax_collapse_fraction if loss == "softmax" else stablemax_collapse_fraction
     history = History(config)
     steps = range(epochs + 1)
     with _one_blas_thread():
-        _train_loop(params, opt, loss_fn, loss_dtype, sc_dtype, tr, ytr, te, yte, epochs, log_every,
+        _train_loop(params, opt, loss_fn, loss_dtype, collapse, tr, ytr, te, yte, epochs, log_every,
                     progress(steps) if progress is not None else steps, history)
     return history
 
@@ -367,7 +374,7 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _train_loop(params, opt, loss_fn, loss_dtype, sc_dtype, tr, ytr, te, yte, epochs, log_every, steps, history):
+def _train_loop(params, opt, loss_fn, loss_dtype, collapse, tr, ytr, te, yte, epochs, log_every, steps, history):
     for epoch in steps:
         logits, cache = mlp_forward(params, tr)
         losses, dlogits = loss_fn(logits, ytr, loss_dtype)
@@ -377,7 +384,7 @@ def _train_loop(params, opt, loss_fn, loss_dtype, sc_dtype, tr, ytr, te, yte, ep
             history.train_loss.append(float(np.mean(losses, dtype=np.float64)))
             history.train_acc.append(float(np.mean(logits.argmax(axis=1) == ytr)))
             history.test_acc.append(float(np.mean(mlp_forward(params, te)[0].argmax(axis=1) == yte)))
-            history.collapse.append(softmax_collapse_fraction(logits, sc_dtype))
+            history.collapse.append(collapse(logits, np.dtype(loss_dtype)))
             history.zero_loss.append(float(np.mean(losses == 0)))
             history.weight_norm.append(float(np.sqrt(sum(np.vdot(w, w) for w in params.values()))))
             history.cosine.append(gradient_weight_cosine(params, grads))

@@ -29,6 +29,7 @@ __all__ = [
     "collapse_gap_measured",
     "softmax_collapse_fraction",
     "zero_loss_fraction",
+    "stablemax_collapse_fraction",
     "stablemax_s",
     "stablemax_np",
     "log_stablemax_np",
@@ -212,6 +213,28 @@ def zero_loss_fraction(logits, labels, precision="float32", *, axis: int = -1) -
         lse = np.log(np.exp(shifted).sum(axis=-1, dtype=dtype))
         loss = lse - np.take_along_axis(shifted, labels.reshape(-1, 1), axis=-1)[:, 0]
     return float(np.mean(loss == 0))
+
+
+def stablemax_collapse_fraction(logits, precision="float64", *, axis: int = -1) -> float:
+    """The fraction of rows whose StableMax has collapsed in ``precision``: the analogue for StableMax.
+
+    A row collapses when ``sum_j s(z_j)`` rounds to exactly its largest term, so the top probability
+    is exactly 1 and a correct prediction has a loss of exactly 0. Because ``s(-d) = 1/(1+d)`` decays
+    slowly, this takes rival ratios below ``2**-p``, i.e. logits some ``2**p`` times apart, instead of
+    the gap ``p ln 2`` of softmax.
+
+    Examples
+    --------
+    >>> z = np.array([[1e9, 0.0], [1e20, 0.0]])
+    >>> stablemax_collapse_fraction(z, "float64")
+    0.5
+    """
+    x, dtype = _logit_rows(logits, axis, precision)
+    rows = x.reshape(-1, x.shape[-1])
+    if rows.shape[0] == 0:
+        return float("nan")
+    s = stablemax_s(rows).astype(dtype, copy=False)
+    return float(np.mean(s.sum(axis=-1, dtype=dtype) == s.max(axis=-1)))
 
 
 def stablemax_s(x):

@@ -132,3 +132,12 @@ def test_softmax_in_precision_underflows_where_the_format_ends():
     assert st.softmax_in_precision(z, "float16")[1] == 0.0
     assert st.softmax_in_precision(z, "bfloat16")[1] > 0.0
     assert st.softmax_in_precision(np.array([0.0, -17.0]), "float16")[1] > 0.0
+
+
+def test_stablemax_collapse_needs_logits_2_to_the_p_apart():
+    # s(-d) / s(0) = 1 / (1 + d): a rival is absorbed in float32 once 1/(1+d) <= 2**-24 relative to
+    # the top term, i.e. a gap of about 2**24, where softmax collapses at a gap of 16.6.
+    assert st.stablemax_collapse_fraction(np.array([[0.0, -1e3]]), "float32") == 0.0
+    assert st.stablemax_collapse_fraction(np.array([[0.0, -1e8]]), "float32") == 1.0
+    assert st.stablemax_collapse_fraction(np.array([[0.0, -1e8]]), "float64") == 0.0
+    assert st.stablemax_collapse_fraction(np.array([[1e9, 0.0], [1e20, 0.0]]), "float64") == 0.5
