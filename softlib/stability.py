@@ -1,6 +1,6 @@
 """Softmax at the edge of floating point: Softmax Collapse, StableMax and perpendicular gradients.
 
-The quantities of :cite:`prieto2025grokking` (Prieto, Barsbey, Mediano and Birdal, *Grokking at the
+The quantities of Prieto, Barsbey, Mediano and Birdal (*Grokking at the
 Edge of Numerical Stability*, ICLR 2025), as small NumPy functions:
 
 - :func:`softmax_collapse_fraction` and :func:`zero_loss_fraction`: how many rows of a batch of logits
@@ -89,7 +89,7 @@ def collapse_gap(precision) -> float:
     ``1 + exp(-d)``. Rounding to nearest (ties to even) returns exactly 1 as soon as
     ``exp(-d) <= 2**-p``, half the spacing of the numbers just above 1; so the sum, the
     correct-class probability and the loss become exactly 1, 1 and 0 once ``d >= p ln 2``
-    (Prieto et al., 2025, Sec. 3 give the float32 value, about 16.6).
+    (about 16.6 in float32).
 
     Examples
     --------
@@ -238,7 +238,7 @@ def stablemax_collapse_fraction(logits, precision="float64", *, axis: int = -1) 
 
 
 def stablemax_s(x):
-    """The function s of StableMax (Prieto et al., 2025, Eq. 4), elementwise.
+    """The function s of StableMax (Prieto et al., 2025), elementwise.
 
         s(x) = x + 1        for x >= 0,
         s(x) = 1 / (1 - x)  for x < 0.
@@ -260,7 +260,7 @@ def stablemax_s(x):
 
 
 def stablemax_np(x, axis: int = -1):
-    """StableMax along ``axis`` in NumPy: ``s(x_i) / sum_j s(x_j)`` (Prieto et al., 2025, Eq. 4).
+    """StableMax along ``axis`` in NumPy: ``s(x_i) / sum_j s(x_j)`` (Prieto et al., 2025).
 
     Unlike softmax it is not shift invariant, so no maximum is subtracted.
 
@@ -286,7 +286,7 @@ def log_stablemax_np(x, axis: int = -1):
 
 
 def perpendicular_gradient(weights, gradient, *, rescale: bool = False):
-    """The gradient with its component along the weights removed (the paper's ⊥Grad, Eq. 7).
+    """The gradient with its component along the weights removed (Prieto et al., 2025: ⊥Grad).
 
         g_perp = g - (w . g / w . w) w
 
