@@ -17,8 +17,10 @@ def test_slope_of_noisy_power_laws():
 
 
 def test_slope_refuses_bad_input():
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="non-negative"):
         loglog_slope([1, 2], [[1.0], [-1.0]])
+    with pytest.raises(ValueError, match="positive mean"):
+        loglog_slope([1, 2], [[1.0], [0.0]])
     with pytest.raises(ValueError, match="distinct"):
         loglog_slope([5, 5], [[1.0], [2.0]])
 

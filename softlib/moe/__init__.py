@@ -13,12 +13,12 @@ True
 
 from .em import FitResult, fit_em, random_start
 from .model import GaussianMoE, density_hellinger, gate_weights, paper1_truth, topk_truth
-from .study import ConvergenceStudy, convergence_study, loglog_slope, start_near
+from .study import ConvergenceStudy, convergence_study, loglog_slope, plot_loglog, start_near
 from .voronoi import RBAR, VoronoiFit, parameter_errors, voronoi_cells, voronoi_fit, voronoi_loss
 
 __all__ = [
     "GaussianMoE", "paper1_truth", "topk_truth", "gate_weights", "density_hellinger",
     "fit_em", "FitResult", "random_start",
     "voronoi_loss", "voronoi_fit", "VoronoiFit", "voronoi_cells", "parameter_errors", "RBAR",
-    "convergence_study", "ConvergenceStudy", "loglog_slope", "start_near",
+    "convergence_study", "ConvergenceStudy", "loglog_slope", "plot_loglog", "start_near",
 ]

@@ -254,7 +254,7 @@ def topk_truth() -> GaussianMoE:
     together with expert 1 for x < 0 and expert 3 for x > 0.
     """
     return GaussianMoE(beta0=[0.0, 1.0, 0.0], beta1=[[-4.0], [0.0], [4.0]], a=[[-3.0], [0.0], [3.0]],
-                       b=[-1.0, 1.5, -1.0], sigma=[0.09, 0.16, 0.09], top_k=2, x_range=(-1.0, 1.0))
+                       b=[-1.0, 1.5, -2.5], sigma=[0.09, 0.16, 0.09], top_k=2, x_range=(-1.0, 1.0))
 
 
 def density_hellinger(model: GaussianMoE, truth: GaussianMoE, n_x: int = 256, n_y: int = 801) -> float:

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 from pathlib import Path
 import pickle
+import sys
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from .em import fit_em
 from .model import GaussianMoE, density_hellinger
 from .voronoi import parameter_errors, voronoi_loss
 
-__all__ = ["convergence_study", "ConvergenceStudy", "loglog_slope", "start_near", "source_hash",
+__all__ = ["convergence_study", "ConvergenceStudy", "loglog_slope", "plot_loglog", "start_near", "source_hash",
            "default_cache_dir"]
 
 PARAMS = ("mass", "beta1", "a", "b", "sigma")
@@ -37,7 +38,8 @@ def loglog_slope(ns, values, n_boot: int = 2000, level: float = 0.95, rng=None):
     ns : array_like, shape (m,)
         Sample sizes (at least two distinct).
     values : array_like, shape (m, reps)
-        Positive values (losses, errors), one row per sample size; NaN entries are ignored.
+        Non-negative values (losses, errors) with a positive mean per row, one row per sample size;
+        NaN entries are ignored. A bootstrap resample whose mean is zero is dropped.
     n_boot : int
         Bootstrap resamples: the replications of each row are resampled with replacement.
     level : float
@@ -63,8 +65,8 @@ def loglog_slope(ns, values, n_boot: int = 2000, level: float = 0.95, rng=None):
         v = v[:, None]
     if v.shape[0] != ns.size or np.unique(ns).size < 2:
         raise ValueError("values needs one row per n, and ns at least two distinct sizes")
-    if np.any(v[np.isfinite(v)] <= 0):
-        raise ValueError("values must be positive to take logs")
+    if np.any(v[np.isfinite(v)] < 0):
+        raise ValueError("values must be non-negative, with a positive mean per n, to take logs")
     rng = np.random.default_rng(0) if rng is None else rng
     lx = np.log(ns)
     lxc = lx - lx.mean()
@@ -74,13 +76,14 @@ def loglog_slope(ns, values, n_boot: int = 2000, level: float = 0.95, rng=None):
         return float(np.sum(lxc * (ly - ly.mean())) / np.sum(lxc**2))
 
     rows = [r[np.isfinite(r)] for r in v]
-    if any(r.size == 0 for r in rows):
-        raise ValueError("every n needs at least one finite value")
+    if any(r.size == 0 or r.mean() <= 0 for r in rows):
+        raise ValueError("every n needs finite values with a positive mean (values must be non-negative)")
     slope = slope_of(np.array([r.mean() for r in rows]))
     boots = np.empty((n_boot, ns.size))
     for i, r in enumerate(rows):
         idx = rng.integers(0, r.size, size=(n_boot, r.size))
         boots[:, i] = r[idx].mean(axis=1)
+    boots = boots[np.all(boots > 0, axis=1)]
     ly = np.log(boots)
     bs = (ly - ly.mean(axis=1, keepdims=True)) @ lxc / np.sum(lxc**2)
     alpha = (1 - level) / 2
@@ -183,16 +186,17 @@ class ConvergenceStudy:
 def _one_fit(job):
     """One replication: sample, start, fit, losses. Runs in a worker process."""
     (truth_d, k, n, seed, top_k, init, noise, noise_exponent, split, n_starts, tol, max_iter,
-     losses) = job
+     losses, accelerate) = job
     truth = GaussianMoE(**truth_d)
     rng = np.random.default_rng(seed)
     x, y = truth.sample(n, rng)
     scale = n ** (-noise_exponent)
     if init == "near":
         start = start_near(truth, k, rng, (noise[0] * scale, noise[1] * scale), split)
-        fit = fit_em(x, y, k, top_k=top_k, init=start, tol=tol, max_iter=max_iter)
+        fit = fit_em(x, y, k, top_k=top_k, init=start, tol=tol, max_iter=max_iter, accelerate=accelerate)
     else:
-        fit = fit_em(x, y, k, top_k=top_k, n_starts=n_starts, tol=tol, max_iter=max_iter, rng=rng)
+        fit = fit_em(x, y, k, top_k=top_k, n_starts=n_starts, tol=tol, max_iter=max_iter, rng=rng,
+                     accelerate=accelerate)
     m = fit.model
     out = {"converged": fit.converged, "n_iter": fit.n_iter}
     for name in losses:
@@ -210,7 +214,7 @@ def _one_fit(job):
 
 def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, init="near",
                       noise=(0.0, 0.0), noise_exponent=0.0, split=None, n_starts=3, tol=1e-10,
-                      max_iter=2000, losses=("D1", "D2", "hellinger"), loss=None, seed=0,
+                      max_iter=2000, accelerate=True, losses=("D1", "D2", "hellinger"), loss=None, seed=0,
                       processes=None, cache_dir="default", progress=True) -> ConvergenceStudy:
     """Fit a k-expert MoE by EM to ``reps`` samples of each size in ``ns`` drawn from ``truth``.
 
@@ -229,8 +233,8 @@ def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, 
     init : {"near", "random"}
         "near": one start near the truth (:func:`start_near` with ``noise`` scaled by
         ``n ** -noise_exponent`` and ``split``); "random": ``n_starts`` random starts.
-    tol, max_iter
-        EM stopping rule (:func:`~softlib.moe.em.fit_em`).
+    tol, max_iter, accelerate
+        EM stopping rule and SQUAREM acceleration (:func:`~softlib.moe.em.fit_em`).
     losses : sequence of str
         Which of "D1", "D2", "D1_pinned", "D2_pinned", "hellinger" to compute.
     loss : str, optional
@@ -267,7 +271,8 @@ def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, 
     args = dict(truth=truth.as_dict(), k=int(k), ns=[int(n) for n in ns], reps=int(reps), top_k=top_k,
                 init=init, noise=[float(v) for v in noise], noise_exponent=float(noise_exponent),
                 split=None if split is None else np.atleast_1d(split).astype(int).tolist(),
-                n_starts=int(n_starts), tol=float(tol), max_iter=int(max_iter), losses=list(losses),
+                n_starts=int(n_starts), tol=float(tol), max_iter=int(max_iter),
+                accelerate=bool(accelerate), losses=list(losses),
                 loss=loss, seed=int(seed))
     key = hashlib.sha256(json.dumps({**args, "source": source_hash()}, sort_keys=True).encode()).hexdigest()
     path = None
@@ -286,7 +291,7 @@ def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, 
             seed_r = int(np.random.SeedSequence([int(seed), int(n), r]).generate_state(1)[0])
             jobs.append(((a, r), (args["truth"], int(k), int(n), seed_r, top_k, init, tuple(noise),
                                   float(noise_exponent), args["split"], int(n_starts), float(tol),
-                                  int(max_iter), losses)))
+                                  int(max_iter), losses, bool(accelerate))))
     jobs.sort(key=lambda j: -ns[j[0][0]])  # largest n first: better load balance
     processes = processes or (os.cpu_count() or 2)
     results = {}
@@ -297,7 +302,9 @@ def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, 
             results[ij] = _one_fit(job)
             bar.update()
     else:
-        ctx = multiprocessing.get_context("spawn")
+        # fork on Linux (cheap, works from scripts without a __main__ guard); spawn elsewhere.
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        ctx = multiprocessing.get_context(method)
         with ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
             futures = {pool.submit(_one_fit, job): ij for ij, job in jobs}
             for fut in as_completed(futures):
@@ -323,3 +330,24 @@ def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, 
             pickle.dump(study, fh)
         os.replace(tmp, path)
     return study
+
+
+def plot_loglog(ax, ns, values, *, theory=None, label=None, color=None, marker="o"):
+    """Plot the mean of ``values`` (m, reps) against n on log-log axes, with its fitted line and,
+    optionally, a theory line of slope ``theory`` through the same centre.
+
+    Returns the fitted slope and its confidence interval (:func:`loglog_slope`)."""
+    ns = np.asarray(ns, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    v = v[:, None] if v.ndim == 1 else v
+    means = np.array([np.nanmean(r) for r in v])
+    slope, ci = loglog_slope(ns, v)
+    lx, ly = np.log(ns), np.log(means)
+    centre = (lx.mean(), ly.mean())
+    line = ax.loglog(ns, means, marker, color=color, label=f"{label}: slope {slope:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+                     if label else None)[0]
+    color = line.get_color()
+    ax.loglog(ns, np.exp(centre[1] + slope * (lx - centre[0])), "-", color=color, lw=1)
+    if theory is not None:
+        ax.loglog(ns, np.exp(centre[1] + theory * (lx - centre[0])), ":", color=color, lw=1.5)
+    return slope, ci
