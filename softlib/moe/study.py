@@ -104,6 +104,14 @@ def start_near(truth: GaussianMoE, k: int, rng: np.random.Generator, noise=(0.0,
     split : int or sequence of int, optional
         True experts to copy, one extra atom each (``k - truth.k`` in all); a copied expert and its
         copies share its gate mass (beta0 lowered by log of the number of atoms).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softlib.moe import paper1_truth
+    >>> s = start_near(paper1_truth(), 3, np.random.default_rng(0), split=1)
+    >>> s.k, np.exp(s.beta0).round(2).tolist()
+    (3, [0.0, 0.5, 0.5])
     """
     split = [] if split is None else ([split] if np.isscalar(split) else list(split))
     if truth.k + len(split) != k:
@@ -251,6 +259,14 @@ def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, 
     Returns
     -------
     ConvergenceStudy
+
+    Examples
+    --------
+    >>> from softlib.moe import paper1_truth
+    >>> st = convergence_study(paper1_truth(), k=2, ns=[400, 1600], reps=2, noise=(0.1, 0.1),
+    ...                        losses=("D1",), processes=1, cache_dir=None, progress=False)
+    >>> st.losses["D1"].shape, bool(st.converged.all()), st.slope < 0
+    ((2, 2), True, True)
     """
     ns = np.asarray(ns)
     if ns.ndim != 1 or ns.size < 2 or np.any(ns < 1) or np.any(ns != np.round(ns)):
@@ -340,7 +356,7 @@ def plot_loglog(ax, ns, values, *, theory=None, label=None, color=None, marker="
     ns = np.asarray(ns, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     v = v[:, None] if v.ndim == 1 else v
-    means = np.array([np.nanmean(r) for r in v])
+    means = np.array([r[np.isfinite(r)].mean() for r in v])
     slope, ci = loglog_slope(ns, v)
     lx, ly = np.log(ns), np.log(means)
     centre = (lx.mean(), ly.mean())

@@ -261,18 +261,21 @@ def parameter_errors(fitted: GaussianMoE, truth: GaussianMoE, kind: str = "D1") 
     """
     vf = voronoi_fit(fitted, truth, kind)
     c = vf.cells
-    w = np.exp(fitted.beta0 + vf.t0) if np.isfinite(vf.t0) else np.zeros(fitted.k)
+    # Within a cell only relative gate masses matter, so the weights need no t0 (which may be -inf).
+    w = np.exp(fitted.beta0 - fitted.beta0.max())
     errs = {
         "beta1": np.linalg.norm(fitted.beta1 + vf.t1 - truth.beta1[c], axis=1),
         "a": np.linalg.norm(fitted.a - truth.a[c], axis=1),
         "b": np.abs(fitted.b - truth.b[c]),
         "sigma": np.abs(fitted.sigma - truth.sigma[c]),
     }
+    mass = np.exp(fitted.beta0 + vf.t0) if np.isfinite(vf.t0) else np.zeros(fitted.k)
+    occupied = np.bincount(c, minlength=truth.k) > 0
+    out = {"mass": np.where(occupied, np.abs(np.bincount(c, weights=mass, minlength=truth.k) - np.exp(truth.beta0)), np.nan)}
     S = np.bincount(c, weights=w, minlength=truth.k)
-    out = {"mass": np.where(np.bincount(c, minlength=truth.k) > 0, np.abs(S - np.exp(truth.beta0)), np.nan)}
     for name, e in errs.items():
         num = np.bincount(c, weights=w * e, minlength=truth.k)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[name] = np.where(S > 0, num / S, np.nan)
+            out[name] = np.where(occupied, num / np.where(S > 0, S, 1.0), np.nan)
     out["cell_size"] = np.bincount(c, minlength=truth.k)
     return out
