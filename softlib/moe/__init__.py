@@ -22,3 +22,18 @@ __all__ = [
     "voronoi_loss", "voronoi_fit", "VoronoiFit", "voronoi_cells", "parameter_errors", "RBAR",
     "convergence_study", "ConvergenceStudy", "loglog_slope", "start_near",
 ]
+
+# Gates beyond the plain softmax, multinomial logistic experts, and replicated studies of any model
+# (the temperature, multinomial and DSelect-k chapters).
+from .gates import (GatedGaussianMoE, dselect_weights, fit_gated_gaussian, gate_probs, smooth_step,
+                    temperature_truth, topk_softmax)
+from .multinomial import (MultinomialMoE, fit_multinomial, multinomial_parameter_errors,
+                          multinomial_voronoi_loss)
+from .replicate import Replications, replicated_study
+
+__all__ += [
+    "GatedGaussianMoE", "dselect_weights", "fit_gated_gaussian", "gate_probs", "smooth_step",
+    "temperature_truth", "topk_softmax",
+    "MultinomialMoE", "fit_multinomial", "multinomial_parameter_errors", "multinomial_voronoi_loss",
+    "replicated_study", "Replications",
+]
