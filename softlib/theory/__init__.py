@@ -15,3 +15,18 @@ from .ghosts import (
     taylor_radius,
 )
 from .mlp import mlp_init, mlp_logits, mlp_loss_grad, mlp_slopes
+
+# Comp-sum losses and their H-consistency bounds (Mao, Mohri & Zhong 2023).
+from .comp_sum import (
+    calibration_closed_form,
+    calibration_envelope,
+    calibration_numeric,
+    calibration_two_class,
+    comp_sum_loss,
+    comp_sum_loss_grad,
+    conditional_bayes_risk,
+    conditional_risk,
+    conditional_risk_grad,
+    h_consistency_bound,
+    minimizability_gap,
+)

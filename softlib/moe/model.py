@@ -1,0 +1,289 @@
+"""The softmax-gated Gaussian mixture of experts, dense or with a top-K sparse gate.
+
+The conditional density of {cite}`nguyen2023demystifying` (paper 1), with ``sigma`` a variance:
+
+.. math::
+
+    g(y \\mid x) = \\sum_{i=1}^{k} \\operatorname{softmax}_i(\\beta_{1}^\\top x + \\beta_{0})
+                   \\, \\mathcal{N}(y \\mid a_i^\\top x + b_i, \\sigma_i),
+
+and the top-K sparse version of {cite}`nguyen2024topk` (paper 2), where the softmax runs over the K
+largest gate logits ``beta1_i . x + beta0_i`` only (the others are set to minus infinity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["GaussianMoE", "paper1_truth", "topk_truth", "gate_logits", "gate_weights", "density_hellinger"]
+
+_LOG_2PI = np.log(2.0 * np.pi)
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # NumPy 2 renamed trapz
+
+
+def _as_x(x, d: int) -> np.ndarray:
+    """Covariates as an (n, d) float array; a 1-D array is read as n points when d == 1."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1 and d == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] != d:
+        raise ValueError(f"x must have shape (n, {d}) (or (n,) when d == 1), got {x.shape}")
+    return x
+
+
+def gate_logits(beta0, beta1, x) -> np.ndarray:
+    """The gate's affine logits ``x @ beta1.T + beta0``, shape (n, k)."""
+    return x @ np.asarray(beta1).T + np.asarray(beta0)
+
+
+def _topk_mask(logits: np.ndarray, top_k: int | None) -> np.ndarray | None:
+    """Boolean (n, k) mask of the ``top_k`` largest logits per row (ties: the lower index wins)."""
+    k = logits.shape[1]
+    if top_k is None or top_k >= k:
+        return None
+    # rank_i = #{j : l_j > l_i, or l_j == l_i and j < i}; expert i is kept when rank_i < top_k.
+    greater = logits[:, None, :] > logits[:, :, None]                       # [n, i, j]: l_j > l_i
+    tie_before = (logits[:, None, :] == logits[:, :, None]) & np.tri(k, k, -1, dtype=bool)[None]
+    rank = (greater | tie_before).sum(axis=2)
+    return rank < top_k
+
+
+def _log_gate(logits: np.ndarray, top_k: int | None) -> np.ndarray:
+    """log of the (top-K) softmax gate; -inf for experts outside the top K."""
+    mask = _topk_mask(logits, top_k)
+    if mask is not None:
+        logits = np.where(mask, logits, -np.inf)
+    m = logits.max(axis=1, keepdims=True)
+    z = logits - m
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def gate_weights(beta0, beta1, x, top_k: int | None = None) -> np.ndarray:
+    """Gate probabilities, shape (n, k): softmax of the logits, restricted to the top K when given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = gate_weights([0.0, 0.0, np.log(2)], np.zeros((3, 1)), np.zeros((1, 1)), top_k=2)
+    >>> np.round(w, 3)
+    array([[0.333, 0.   , 0.667]])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    return np.exp(_log_gate(gate_logits(beta0, beta1, x), top_k))
+
+
+@dataclass(frozen=True)
+class GaussianMoE:
+    """A softmax-gated Gaussian mixture of experts with k experts on inputs in R^d.
+
+    Parameters
+    ----------
+    beta0 : array_like, shape (k,)
+        Gate intercepts.
+    beta1 : array_like, shape (k, d) (or (k,) when d == 1)
+        Gate slopes.
+    a : array_like, shape (k, d) (or (k,))
+        Expert slopes: expert i predicts the mean ``a_i . x + b_i``.
+    b : array_like, shape (k,)
+        Expert intercepts.
+    sigma : array_like, shape (k,)
+        Expert **variances** (the paper's convention), all positive.
+    top_k : int, optional
+        Keep only the ``top_k`` largest gate logits before the softmax (paper 2); None (default) is
+        the dense gate.
+    x_range : (float, float)
+        The covariate distribution used by :meth:`sample`: uniform on ``[low, high]^d``.
+
+    Notes
+    -----
+    Adding the same ``(t0, t1)`` to every ``(beta0_i, beta1_i)`` leaves the gate, hence the density,
+    unchanged (softmax is shift invariant, and so is the top-K ranking): the gate is identified up
+    to this translation only. The losses in :mod:`softlib.moe.voronoi` take it into account.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = paper1_truth()
+    >>> x, y = truth.sample(5, np.random.default_rng(0))
+    >>> x.shape, y.shape, truth.k, truth.d
+    ((5, 1), (5,), 2, 1)
+    >>> bool(np.all(truth.density(x, y) > 0))
+    True
+    """
+
+    beta0: np.ndarray
+    beta1: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    sigma: np.ndarray
+    top_k: int | None = None
+    x_range: tuple = field(default=(0.0, 1.0))
+
+    def __post_init__(self):
+        beta0 = np.atleast_1d(np.asarray(self.beta0, dtype=np.float64))
+        if beta0.ndim != 1 or beta0.size < 1:
+            raise ValueError(f"beta0 must be a non-empty 1-D array, got shape {beta0.shape}")
+        k = beta0.size
+        beta1 = np.asarray(self.beta1, dtype=np.float64)
+        if beta1.ndim == 1:
+            beta1 = beta1[:, None]
+        if beta1.ndim != 2 or beta1.shape[0] != k or beta1.shape[1] < 1:
+            raise ValueError(f"beta1 must have shape ({k}, d) with d >= 1, got {beta1.shape}")
+        d = beta1.shape[1]
+        a = np.asarray(self.a, dtype=np.float64)
+        if a.ndim == 1 and d == 1:
+            a = a[:, None]
+        if a.shape != (k, d):
+            raise ValueError(f"a must have shape ({k}, {d}), got {a.shape}")
+        b = np.asarray(self.b, dtype=np.float64).reshape(-1)
+        sigma = np.asarray(self.sigma, dtype=np.float64).reshape(-1)
+        if b.shape != (k,) or sigma.shape != (k,):
+            raise ValueError(f"b and sigma must have shape ({k},), got {b.shape} and {sigma.shape}")
+        if not np.all(sigma > 0):
+            raise ValueError("sigma holds variances and must be positive")
+        for name, arr in (("beta0", beta0), ("beta1", beta1), ("a", a), ("b", b), ("sigma", sigma)):
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"{name} must be finite")
+        top_k = self.top_k
+        if top_k is not None:
+            if int(top_k) != top_k or not 1 <= top_k <= k:
+                raise ValueError(f"top_k must be an integer in [1, {k}] or None, got {top_k!r}")
+            top_k = int(top_k)
+        lo, hi = (float(v) for v in self.x_range)
+        if not lo < hi:
+            raise ValueError(f"x_range must be (low, high) with low < high, got {self.x_range}")
+        for name, value in (("beta0", beta0), ("beta1", beta1), ("a", a), ("b", b), ("sigma", sigma),
+                            ("top_k", top_k), ("x_range", (lo, hi))):
+            object.__setattr__(self, name, value)
+
+    @property
+    def k(self) -> int:
+        """The number of experts."""
+        return self.beta0.size
+
+    @property
+    def d(self) -> int:
+        """The input dimension."""
+        return self.beta1.shape[1]
+
+    def replace(self, **changes) -> "GaussianMoE":
+        """A copy with some fields changed."""
+        fields = dict(beta0=self.beta0, beta1=self.beta1, a=self.a, b=self.b, sigma=self.sigma,
+                      top_k=self.top_k, x_range=self.x_range)
+        fields.update(changes)
+        return GaussianMoE(**fields)
+
+    def gate(self, x) -> np.ndarray:
+        """Gate probabilities at x, shape (n, k) (zero outside the top K)."""
+        return gate_weights(self.beta0, self.beta1, _as_x(x, self.d), self.top_k)
+
+    def means(self, x) -> np.ndarray:
+        """Expert means ``a_i . x + b_i``, shape (n, k)."""
+        return _as_x(x, self.d) @ self.a.T + self.b
+
+    def log_components(self, x, y) -> np.ndarray:
+        """``log gate_i(x) + log N(y | mean_i(x), sigma_i)``, shape (n, k) (-inf outside the top K)."""
+        x = _as_x(x, self.d)
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        if y.shape[0] != x.shape[0]:
+            raise ValueError(f"x and y must have the same length, got {x.shape[0]} and {y.shape[0]}")
+        log_gate = _log_gate(gate_logits(self.beta0, self.beta1, x), self.top_k)
+        resid = y[:, None] - (x @ self.a.T + self.b)
+        log_normal = -0.5 * (_LOG_2PI + np.log(self.sigma) + resid**2 / self.sigma)
+        return log_gate + log_normal
+
+    def log_density(self, x, y) -> np.ndarray:
+        """``log g(y | x)`` for each pair, shape (n,)."""
+        lc = self.log_components(x, y)
+        m = lc.max(axis=1, keepdims=True)
+        return (m + np.log(np.exp(lc - m).sum(axis=1, keepdims=True)))[:, 0]
+
+    def density(self, x, y) -> np.ndarray:
+        """The conditional density ``g(y | x)`` for each pair, shape (n,)."""
+        return np.exp(self.log_density(x, y))
+
+    def log_likelihood(self, x, y) -> float:
+        """Mean log-likelihood of the sample."""
+        return float(np.mean(self.log_density(x, y)))
+
+    def sample(self, n: int, rng: np.random.Generator, x=None):
+        """Draw ``n`` pairs: x uniform on ``x_range^d`` (or the given x), then y from ``g(. | x)``.
+
+        Returns
+        -------
+        x : ndarray, shape (n, d)
+        y : ndarray, shape (n,)
+        """
+        if x is None:
+            if int(n) != n or n < 1:
+                raise ValueError(f"n must be a positive integer, got {n!r}")
+            x = rng.uniform(self.x_range[0], self.x_range[1], size=(int(n), self.d))
+        else:
+            x = _as_x(x, self.d)
+        w = self.gate(x)
+        u = rng.random(x.shape[0])[:, None]
+        expert = np.minimum((np.cumsum(w, axis=1) < u).sum(axis=1), self.k - 1)
+        mean = np.take_along_axis(self.means(x), expert[:, None], axis=1)[:, 0]
+        y = mean + np.sqrt(self.sigma[expert]) * rng.standard_normal(x.shape[0])
+        return x, y
+
+    def as_dict(self) -> dict:
+        """Plain lists of every field (used for cache keys and printing)."""
+        return dict(beta0=self.beta0.tolist(), beta1=self.beta1.tolist(), a=self.a.tolist(),
+                    b=self.b.tolist(), sigma=self.sigma.tolist(), top_k=self.top_k,
+                    x_range=list(self.x_range))
+
+
+def paper1_truth() -> GaussianMoE:
+    """The true model of paper 1's simulation {cite}`nguyen2023demystifying`.
+
+    d = 1, k* = 2, beta0* = (-8, 0), beta1* = (25, 0), a* = (-20, 20), b* = (15, -5), standard
+    deviations (0.3, 0.4) (variances 0.09, 0.16), x uniform on [0, 1].
+    The gate switches from expert 2 to expert 1 where 25 x - 8 = 0, at x = 0.32.
+    """
+    return GaussianMoE(beta0=[-8.0, 0.0], beta1=[[25.0], [0.0]], a=[[-20.0], [20.0]], b=[15.0, -5.0],
+                       sigma=[0.09, 0.16])
+
+
+def topk_truth() -> GaussianMoE:
+    """The top-2-of-3 truth simulated in the book's top-K chapter (our choice; see that chapter).
+
+    d = 1, x uniform on [-1, 1]; gate logits (-4 x, 1, 4 x): the middle expert is always selected,
+    together with expert 1 for x < 0 and expert 3 for x > 0.
+    """
+    return GaussianMoE(beta0=[0.0, 1.0, 0.0], beta1=[[-4.0], [0.0], [4.0]], a=[[-3.0], [0.0], [3.0]],
+                       b=[-1.0, 1.5, -2.5], sigma=[0.09, 0.16, 0.09], top_k=2, x_range=(-1.0, 1.0))
+
+
+def density_hellinger(model: GaussianMoE, truth: GaussianMoE, n_x: int = 256, n_y: int = 801) -> float:
+    """Hellinger distance between two conditional densities, averaged over the truth's x range.
+
+    .. math::  h(g, g_*) = \\Big( \\tfrac12 \\, \\mathbb{E}_X \\int (\\sqrt{g(y|X)} - \\sqrt{g_*(y|X)})^2 dy \\Big)^{1/2}
+
+    computed on a midpoint grid of ``n_x`` points per input dimension (d = 1 only for now) and a
+    trapezoid rule over y on a range covering both models' experts by 8 standard deviations.
+
+    Examples
+    --------
+    >>> t = paper1_truth()
+    >>> density_hellinger(t, t)
+    0.0
+    >>> 0 < density_hellinger(t.replace(b=[15.0, -4.0]), t) < 1
+    True
+    """
+    if model.d != truth.d:
+        raise ValueError("the two models must have the same input dimension")
+    if truth.d != 1:
+        raise ValueError("density_hellinger integrates over x on a grid and supports d == 1 only")
+    lo, hi = truth.x_range
+    x = (lo + (np.arange(n_x) + 0.5) * (hi - lo) / n_x)[:, None]
+    means = np.concatenate([model.means(x), truth.means(x)], axis=1)
+    sd = np.sqrt(np.concatenate([model.sigma, truth.sigma]).max())
+    y = np.linspace(means.min() - 8 * sd, means.max() + 8 * sd, n_y)
+    xx = np.repeat(x, n_y, axis=0)
+    yy = np.tile(y, n_x)
+    diff = (np.sqrt(model.density(xx, yy)) - np.sqrt(truth.density(xx, yy))).reshape(n_x, n_y) ** 2
+    h2 = 0.5 * _trapezoid(diff, y, axis=1).mean()
+    return float(np.sqrt(max(h2, 0.0)))

@@ -1,0 +1,155 @@
+"""Replicated fits of any model over a grid of sample sizes, in parallel, cached, with log-log slopes.
+
+:func:`~softlib.moe.study.convergence_study` runs this loop for :class:`~softlib.moe.model.GaussianMoE`
+fitted by EM. :func:`replicated_study` runs it for any model: the caller gives a module-level function
+``fit_one(spec, n, seed)`` that draws a sample of size ``n``, fits, and returns a dict of non-negative
+numbers (losses, parameter errors, flags). The results are collected into (sizes x replications) arrays,
+whose log-log slopes come with the bootstrap intervals of :func:`~softlib.moe.study.loglog_slope`.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+import hashlib
+import json
+import multiprocessing
+import os
+from pathlib import Path
+import pickle
+import sys
+import time
+
+import numpy as np
+
+from .study import default_cache_dir, loglog_slope, source_hash
+
+__all__ = ["replicated_study", "Replications"]
+
+
+@dataclass
+class Replications:
+    """Results of :func:`replicated_study`.
+
+    Attributes
+    ----------
+    ns : ndarray (m,)
+        Sample sizes.
+    values : dict of str to ndarray (m, reps)
+        Every quantity ``fit_one`` returned, per size and replication.
+    seconds : float
+        Wall-clock time the fits took (when read from the cache: the time they took then).
+    """
+
+    ns: np.ndarray
+    values: dict
+    seconds: float
+    args: dict = field(default_factory=dict, repr=False)
+
+    def __getitem__(self, name) -> np.ndarray:
+        return self.values[name]
+
+    def slope(self, name: str, n_boot: int = 2000):
+        """(slope, (low, high)) of log mean ``values[name]`` against log n."""
+        return loglog_slope(self.ns, self.values[name], n_boot=n_boot)
+
+    def mean(self, name: str) -> np.ndarray:
+        return np.nanmean(self.values[name], axis=1)
+
+
+def _call(job):
+    fit_one, spec, n, seed = job
+    return fit_one(spec, n, seed)
+
+
+def replicated_study(fit_one, spec: dict, ns, reps: int, *, seed: int = 0, processes=None,
+                     cache_dir="default", progress: bool = True, desc: str = "fits") -> Replications:
+    """Run ``fit_one(spec, n, seed)`` for every n in ``ns`` and ``reps`` seeds; collect the results.
+
+    Parameters
+    ----------
+    fit_one : callable
+        A module-level function (it is sent to worker processes) returning a dict of floats.
+    spec : dict
+        Everything ``fit_one`` needs besides n and the seed, JSON-serialisable (it keys the cache).
+    ns : sequence of int
+        At least two sample sizes.
+    reps : int
+        Replications per size; replication r of size n uses the seed drawn from ``(seed, n, r)``.
+    processes : int, optional
+        Worker processes (default: the number of CPUs); 1 runs in this process.
+    cache_dir : path, "default" or None
+        The on-disk cache (keyed by ``fit_one``'s name, ``spec``, the grid, the seed and the source of
+        ``softlib.moe``); None disables it.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    Replications
+
+    Examples
+    --------
+    >>> from softlib.moe.replicate import replicated_study, _demo_fit
+    >>> st = replicated_study(_demo_fit, {"scale": 1.0}, [100, 10000], 20, processes=1,
+    ...                       cache_dir=None, progress=False)
+    >>> round(st.slope("error")[0], 1)                 # the error of a sample mean: n^-1/2
+    -0.5
+    """
+    ns = np.asarray(ns)
+    if ns.ndim != 1 or ns.size < 2 or np.any(ns < 1) or np.any(ns != np.round(ns)):
+        raise ValueError("ns must be at least two positive integers")
+    if int(reps) != reps or reps < 1:
+        raise ValueError(f"reps must be a positive integer, got {reps!r}")
+    if not callable(fit_one):
+        raise TypeError("fit_one must be a function fit_one(spec, n, seed) -> dict")
+    args = dict(fit=f"{fit_one.__module__}.{fit_one.__qualname__}", spec=spec, ns=[int(n) for n in ns],
+                reps=int(reps), seed=int(seed))
+    key = hashlib.sha256(json.dumps({**args, "source": source_hash()}, sort_keys=True).encode()).hexdigest()
+    path = None
+    if cache_dir is not None:
+        path = Path(default_cache_dir() if cache_dir == "default" else cache_dir) / f"reps-{key[:24]}.pkl"
+        if path.is_file():
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
+    from tqdm.auto import tqdm
+
+    jobs = []
+    for a, n in enumerate(ns):
+        for r in range(int(reps)):
+            s = int(np.random.SeedSequence([int(seed), int(n), r]).generate_state(1)[0])
+            jobs.append(((a, r), (fit_one, spec, int(n), s)))
+    jobs.sort(key=lambda j: -ns[j[0][0]])  # largest n first: better load balance
+    processes = processes or (os.cpu_count() or 2)
+    results = {}
+    start = time.perf_counter()
+    bar = tqdm(total=len(jobs), desc=desc, disable=not progress)
+    if processes == 1:
+        for ij, job in jobs:
+            results[ij] = _call(job)
+            bar.update()
+    else:
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context(method)) as pool:
+            futures = {pool.submit(_call, job): ij for ij, job in jobs}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                bar.update()
+    bar.close()
+    names = list(results[0, 0])
+    values = {name: np.array([[float(results[a, r][name]) for r in range(int(reps))] for a in range(ns.size)])
+              for name in names}
+    out = Replications(ns.astype(int), values, time.perf_counter() - start, args)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(out, fh)
+        os.replace(tmp, path)
+    return out
+
+
+def _demo_fit(spec, n, seed):
+    """The error of the mean of n standard normals (used in the docstring example)."""
+    rng = np.random.default_rng(seed)
+    return {"error": abs(spec["scale"] * rng.standard_normal(n).mean())}
