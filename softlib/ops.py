@@ -68,6 +68,16 @@ def _normalize_axis(axis, ndim: int) -> int:
     return index % ndim
 
 
+def _prepare(name: str, x, axis, threads) -> tuple[np.ndarray, np.dtype, int, int]:
+    """The checks every function starts with: ``(x as an array, result dtype, axis, threads)``."""
+    nthreads = _check_threads(threads)
+    x = np.asarray(x)
+    result = _compute_dtype(x)
+    if x.ndim == 0:
+        raise ValueError(f"{name} needs at least one dimension; got a 0-d array")
+    return x, result, _normalize_axis(axis, x.ndim), nthreads
+
+
 def _check_out(out, shape: tuple[int, ...], dtype: np.dtype) -> None:
     if out is None:
         return
@@ -147,12 +157,7 @@ def auto_algorithm(n: int, rows: int, dtype, path: str | None = None, op: str = 
 def _elementwise(name: str, x, axis: int, algorithm: str, out, threads) -> np.ndarray:
     """Shared body of softmax and log_softmax: same shape in, same shape out."""
     _check_algorithm(algorithm)
-    nthreads = _check_threads(threads)
-    x = np.asarray(x)
-    result = _compute_dtype(x)
-    if x.ndim == 0:
-        raise ValueError(f"{name} needs at least one dimension; got a 0-d array")
-    axis = _normalize_axis(axis, x.ndim)
+    x, result, axis, nthreads = _prepare(name, x, axis, threads)
     _check_out(out, x.shape, result)
     if x.size == 0:
         return np.empty(x.shape, dtype=result) if out is None else out
@@ -263,12 +268,7 @@ def logsumexp(x, axis: int = -1, *, keepdims: bool = False, threads: int | None 
     >>> print(softlib.logsumexp([1000.0, 1000.0]))  # 1000 + log 2, where exp(1000) overflows
     1000.6931471805599
     """
-    nthreads = _check_threads(threads)
-    x = np.asarray(x)
-    result = _compute_dtype(x)
-    if x.ndim == 0:
-        raise ValueError("logsumexp needs at least one dimension; got a 0-d array")
-    axis = _normalize_axis(axis, x.ndim)
+    x, result, axis, nthreads = _prepare("logsumexp", x, axis, threads)
     moved = np.moveaxis(x, axis, -1)
     if moved.shape[-1] == 0:
         y = np.full(moved.shape[:-1], -np.inf, dtype=result)
@@ -362,12 +362,7 @@ def softmax_topk(x, k: int, axis: int = -1, *, threads: int | None = None) -> tu
     >>> p, i
     (array([0.5 , 0.25]), array([1, 2]))
     """
-    nthreads = _check_threads(threads)
-    x = np.asarray(x)
-    result = _compute_dtype(x)
-    if x.ndim == 0:
-        raise ValueError("softmax_topk needs at least one dimension; got a 0-d array")
-    axis = _normalize_axis(axis, x.ndim)
+    x, result, axis, nthreads = _prepare("softmax_topk", x, axis, threads)
     try:
         k = operator.index(k)
     except TypeError:

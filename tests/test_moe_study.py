@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from softlib.moe import convergence_study, loglog_slope, paper1_truth
+from softlib.moe import runner as runner_mod
 from softlib.moe import study as study_mod
 
 
@@ -46,7 +47,7 @@ def test_cache_is_keyed_by_arguments_and_source(tmp_path, monkeypatch):
     assert again.seconds == first.seconds
     _small(tmp_path, seed=1)                       # another argument: another entry
     assert len(list(tmp_path.glob("study-*.pkl"))) == 2
-    monkeypatch.setattr(study_mod, "source_hash", lambda: "changed source")
+    monkeypatch.setattr(runner_mod, "source_hash", lambda: "changed source")
     fresh = _small(tmp_path)                       # same arguments, other code: recomputed
     assert len(list(tmp_path.glob("study-*.pkl"))) == 3 and fresh.seconds != first.seconds
 

@@ -21,11 +21,14 @@ maximum-likelihood fit :func:`fit_gated_gaussian` live here too, since they diff
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 import math
 
 import numpy as np
 from scipy.optimize import minimize
+
+from .model import gaussian_moe_arrays
 
 __all__ = [
     "ACTIVATIONS", "TRANSFORMS", "activation", "transform", "gate_logits", "gate_probs", "softmax_rows",
@@ -262,25 +265,10 @@ class GatedGaussianMoE:
     x_range: tuple = field(default=(-1.0, 1.0))
 
     def __post_init__(self):
-        beta0 = np.atleast_1d(np.asarray(self.beta0, dtype=np.float64))
-        k = beta0.size
-        beta1 = np.asarray(self.beta1, dtype=np.float64)
-        beta1 = beta1[:, None] if beta1.ndim == 1 else beta1
-        if beta0.ndim != 1 or beta1.ndim != 2 or beta1.shape[0] != k:
-            raise ValueError(f"beta0 must be (k,) and beta1 (k, d); got {beta0.shape} and {beta1.shape}")
-        d = beta1.shape[1]
-        a = np.asarray(self.a, dtype=np.float64)
-        a = a[:, None] if a.ndim == 1 and d == 1 else a
-        b = np.asarray(self.b, dtype=np.float64).reshape(-1)
-        sigma = np.asarray(self.sigma, dtype=np.float64).reshape(-1)
-        if a.shape != (k, d) or b.shape != (k,) or sigma.shape != (k,):
-            raise ValueError(f"a must be ({k}, {d}), b and sigma ({k},)")
-        if not np.all(sigma > 0) or not float(self.tau) > 0:
-            raise ValueError("the variances sigma and the temperature tau must be positive")
+        beta0, beta1, a, b, sigma = gaussian_moe_arrays(self.beta0, self.beta1, self.a, self.b, self.sigma)
+        if not float(self.tau) > 0:
+            raise ValueError(f"the temperature tau must be positive, got {self.tau}")
         activation(self.act)
-        for name, arr in (("beta0", beta0), ("beta1", beta1), ("a", a), ("b", b), ("sigma", sigma)):
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"{name} must be finite")
         for name, value in (("beta0", beta0), ("beta1", beta1), ("a", a), ("b", b), ("sigma", sigma),
                             ("tau", float(self.tau)), ("x_range", tuple(float(v) for v in self.x_range))):
             object.__setattr__(self, name, value)
@@ -294,11 +282,8 @@ class GatedGaussianMoE:
         return self.beta1.shape[1]
 
     def replace(self, **changes) -> "GatedGaussianMoE":
-        """A copy with some fields changed."""
-        f = dict(beta0=self.beta0, beta1=self.beta1, tau=self.tau, a=self.a, b=self.b, sigma=self.sigma,
-                 act=self.act, x_range=self.x_range)
-        f.update(changes)
-        return GatedGaussianMoE(**f)
+        """A copy with some fields changed (checked like a new model)."""
+        return dataclasses.replace(self, **changes)
 
     def gate(self, x) -> np.ndarray:
         """Gate weights, shape (n, k)."""

@@ -13,6 +13,7 @@ largest gate logits ``beta1_i . x + beta0_i`` only (the others are set to minus 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,6 +75,45 @@ def gate_weights(beta0, beta1, x, top_k: int | None = None) -> np.ndarray:
     return np.exp(_log_gate(gate_logits(beta0, beta1, x), top_k))
 
 
+def gaussian_moe_arrays(beta0, beta1, a, b, sigma):
+    """The parameters of a softmax-gated Gaussian MoE as float64 arrays of shapes (k,), (k, d), (k, d),
+    (k,), (k,), after checking them: ``sigma`` holds positive variances and everything is finite.
+
+    A 1-D ``beta1`` (and a 1-D ``a`` when d = 1) is read as one input dimension.
+
+    Examples
+    --------
+    >>> beta0, beta1, a, b, sigma = gaussian_moe_arrays([0, 1], [2, 3], [4, 5], [6, 7], [1, 1])
+    >>> beta1.shape, a.shape, sigma.dtype
+    ((2, 1), (2, 1), dtype('float64'))
+    """
+    beta0 = np.atleast_1d(np.asarray(beta0, dtype=np.float64))
+    if beta0.ndim != 1 or beta0.size < 1:
+        raise ValueError(f"beta0 must be a non-empty 1-D array, got shape {beta0.shape}")
+    k = beta0.size
+    beta1 = np.asarray(beta1, dtype=np.float64)
+    if beta1.ndim == 1:
+        beta1 = beta1[:, None]
+    if beta1.ndim != 2 or beta1.shape[0] != k or beta1.shape[1] < 1:
+        raise ValueError(f"beta1 must have shape ({k}, d) with d >= 1, got {beta1.shape}")
+    d = beta1.shape[1]
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 1 and d == 1:
+        a = a[:, None]
+    if a.shape != (k, d):
+        raise ValueError(f"a must have shape ({k}, {d}), got {a.shape}")
+    b = np.asarray(b, dtype=np.float64).reshape(-1)
+    sigma = np.asarray(sigma, dtype=np.float64).reshape(-1)
+    if b.shape != (k,) or sigma.shape != (k,):
+        raise ValueError(f"b and sigma must have shape ({k},), got {b.shape} and {sigma.shape}")
+    if not np.all(sigma > 0):
+        raise ValueError("sigma holds variances and must be positive")
+    for name, arr in (("beta0", beta0), ("beta1", beta1), ("a", a), ("b", b), ("sigma", sigma)):
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite")
+    return beta0, beta1, a, b, sigma
+
+
 @dataclass(frozen=True)
 class GaussianMoE:
     """A softmax-gated Gaussian mixture of experts with k experts on inputs in R^d.
@@ -122,30 +162,8 @@ class GaussianMoE:
     x_range: tuple = field(default=(0.0, 1.0))
 
     def __post_init__(self):
-        beta0 = np.atleast_1d(np.asarray(self.beta0, dtype=np.float64))
-        if beta0.ndim != 1 or beta0.size < 1:
-            raise ValueError(f"beta0 must be a non-empty 1-D array, got shape {beta0.shape}")
+        beta0, beta1, a, b, sigma = gaussian_moe_arrays(self.beta0, self.beta1, self.a, self.b, self.sigma)
         k = beta0.size
-        beta1 = np.asarray(self.beta1, dtype=np.float64)
-        if beta1.ndim == 1:
-            beta1 = beta1[:, None]
-        if beta1.ndim != 2 or beta1.shape[0] != k or beta1.shape[1] < 1:
-            raise ValueError(f"beta1 must have shape ({k}, d) with d >= 1, got {beta1.shape}")
-        d = beta1.shape[1]
-        a = np.asarray(self.a, dtype=np.float64)
-        if a.ndim == 1 and d == 1:
-            a = a[:, None]
-        if a.shape != (k, d):
-            raise ValueError(f"a must have shape ({k}, {d}), got {a.shape}")
-        b = np.asarray(self.b, dtype=np.float64).reshape(-1)
-        sigma = np.asarray(self.sigma, dtype=np.float64).reshape(-1)
-        if b.shape != (k,) or sigma.shape != (k,):
-            raise ValueError(f"b and sigma must have shape ({k},), got {b.shape} and {sigma.shape}")
-        if not np.all(sigma > 0):
-            raise ValueError("sigma holds variances and must be positive")
-        for name, arr in (("beta0", beta0), ("beta1", beta1), ("a", a), ("b", b), ("sigma", sigma)):
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"{name} must be finite")
         top_k = self.top_k
         if top_k is not None:
             if int(top_k) != top_k or not 1 <= top_k <= k:
@@ -169,11 +187,8 @@ class GaussianMoE:
         return self.beta1.shape[1]
 
     def replace(self, **changes) -> "GaussianMoE":
-        """A copy with some fields changed."""
-        fields = dict(beta0=self.beta0, beta1=self.beta1, a=self.a, b=self.b, sigma=self.sigma,
-                      top_k=self.top_k, x_range=self.x_range)
-        fields.update(changes)
-        return GaussianMoE(**fields)
+        """A copy with some fields changed (checked like a new model)."""
+        return dataclasses.replace(self, **changes)
 
     def gate(self, x) -> np.ndarray:
         """Gate probabilities at x, shape (n, k) (zero outside the top K)."""

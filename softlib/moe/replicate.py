@@ -9,20 +9,12 @@ whose log-log slopes come with the bootstrap intervals of :func:`~softlib.moe.st
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-import hashlib
-import json
-import multiprocessing
-import os
-from pathlib import Path
-import pickle
-import sys
-import time
 
 import numpy as np
 
-from .study import default_cache_dir, loglog_slope, source_hash
+from .runner import cache_path, check_grid, load_cached, replication_seed, run_grid, store_cached
+from .study import loglog_slope
 
 __all__ = ["replicated_study", "Replications"]
 
@@ -96,56 +88,24 @@ def replicated_study(fit_one, spec: dict, ns, reps: int, *, seed: int = 0, proce
     >>> round(st.slope("error")[0], 1)                 # the error of a sample mean: n^-1/2
     -0.5
     """
-    ns = np.asarray(ns)
-    if ns.ndim != 1 or ns.size < 2 or np.any(ns < 1) or np.any(ns != np.round(ns)):
-        raise ValueError("ns must be at least two positive integers")
-    if int(reps) != reps or reps < 1:
-        raise ValueError(f"reps must be a positive integer, got {reps!r}")
+    ns = check_grid(ns, reps)
     if not callable(fit_one):
         raise TypeError("fit_one must be a function fit_one(spec, n, seed) -> dict")
     args = dict(fit=f"{fit_one.__module__}.{fit_one.__qualname__}", spec=spec, ns=[int(n) for n in ns],
                 reps=int(reps), seed=int(seed))
-    key = hashlib.sha256(json.dumps({**args, "source": source_hash()}, sort_keys=True).encode()).hexdigest()
-    path = None
-    if cache_dir is not None:
-        path = Path(default_cache_dir() if cache_dir == "default" else cache_dir) / f"reps-{key[:24]}.pkl"
-        if path.is_file():
-            with open(path, "rb") as fh:
-                return pickle.load(fh)
-    from tqdm.auto import tqdm
-
-    jobs = []
-    for a, n in enumerate(ns):
-        for r in range(int(reps)):
-            s = int(np.random.SeedSequence([int(seed), int(n), r]).generate_state(1)[0])
-            jobs.append(((a, r), (fit_one, spec, int(n), s)))
+    path = cache_path(cache_dir, "reps", args)
+    cached = load_cached(path)
+    if cached is not None:
+        return cached
+    jobs = [((a, r), (fit_one, spec, int(n), replication_seed(seed, n, r)))
+            for a, n in enumerate(ns) for r in range(int(reps))]
     jobs.sort(key=lambda j: -ns[j[0][0]])  # largest n first: better load balance
-    processes = processes or (os.cpu_count() or 2)
-    results = {}
-    start = time.perf_counter()
-    bar = tqdm(total=len(jobs), desc=desc, disable=not progress)
-    if processes == 1:
-        for ij, job in jobs:
-            results[ij] = _call(job)
-            bar.update()
-    else:
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context(method)) as pool:
-            futures = {pool.submit(_call, job): ij for ij, job in jobs}
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                bar.update()
-    bar.close()
+    results, seconds = run_grid(_call, jobs, processes, desc, progress)
     names = list(results[0, 0])
     values = {name: np.array([[float(results[a, r][name]) for r in range(int(reps))] for a in range(ns.size)])
               for name in names}
-    out = Replications(ns.astype(int), values, time.perf_counter() - start, args)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(out, fh)
-        os.replace(tmp, path)
+    out = Replications(ns, values, seconds, args)
+    store_cached(path, out)
     return out
 
 

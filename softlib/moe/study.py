@@ -8,20 +8,14 @@ results in an on-disk cache keyed by every argument and by a hash of the source 
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-import hashlib
-import json
-import multiprocessing
-import os
-from pathlib import Path
-import pickle
-import sys
 
 import numpy as np
 
 from .em import fit_em
 from .model import GaussianMoE, density_hellinger
+from .runner import (cache_path, check_grid, default_cache_dir, load_cached, replication_seed, run_grid,
+                     source_hash, store_cached)
 from .voronoi import parameter_errors, voronoi_loss
 
 __all__ = ["convergence_study", "ConvergenceStudy", "loglog_slope", "plot_loglog", "start_near", "source_hash",
@@ -127,25 +121,6 @@ def start_near(truth: GaussianMoE, k: int, rng: np.random.Generator, noise=(0.0,
         b=truth.b[idx] + es * z(k),
         sigma=truth.sigma[idx] * np.exp(es * z(k)),
     )
-
-
-def source_hash() -> str:
-    """SHA-256 of the source files of ``softlib.moe``: cached results from other code are never reused."""
-    h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def default_cache_dir() -> Path:
-    """``<repository>/_build/moe-cache`` when run from the book's repository, else a user cache dir."""
-    here = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[2]]
-    for root in here:
-        if (root / "_toc.yml").is_file() and (root / "softlib" / "moe").is_dir():
-            return root / "_build" / "moe-cache"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "softlib" / "moe"
 
 
 @dataclass
@@ -268,11 +243,7 @@ def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, 
     >>> st.losses["D1"].shape, bool(st.converged.all()), st.slope < 0
     ((2, 2), True, True)
     """
-    ns = np.asarray(ns)
-    if ns.ndim != 1 or ns.size < 2 or np.any(ns < 1) or np.any(ns != np.round(ns)):
-        raise ValueError("ns must be at least two positive integers")
-    if int(reps) != reps or reps < 1:
-        raise ValueError(f"reps must be a positive integer, got {reps!r}")
+    ns = check_grid(ns, reps)
     if init not in ("near", "random"):
         raise ValueError(f"init must be 'near' or 'random', got {init!r}")
     known = {"D1", "D2", "D1_pinned", "D2_pinned", "hellinger"}
@@ -290,48 +261,20 @@ def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, 
                 n_starts=int(n_starts), tol=float(tol), max_iter=int(max_iter),
                 accelerate=bool(accelerate), losses=list(losses),
                 loss=loss, seed=int(seed))
-    key = hashlib.sha256(json.dumps({**args, "source": source_hash()}, sort_keys=True).encode()).hexdigest()
-    path = None
-    if cache_dir is not None:
-        path = Path(default_cache_dir() if cache_dir == "default" else cache_dir) / f"study-{key[:24]}.pkl"
-        if path.is_file():
-            with open(path, "rb") as fh:
-                return pickle.load(fh)
-
-    import time
-    from tqdm.auto import tqdm
-
-    jobs = []
-    for a, n in enumerate(ns):
-        for r in range(int(reps)):
-            seed_r = int(np.random.SeedSequence([int(seed), int(n), r]).generate_state(1)[0])
-            jobs.append(((a, r), (args["truth"], int(k), int(n), seed_r, top_k, init, tuple(noise),
-                                  float(noise_exponent), args["split"], int(n_starts), float(tol),
-                                  int(max_iter), losses, bool(accelerate))))
+    path = cache_path(cache_dir, "study", args)
+    cached = load_cached(path)
+    if cached is not None:
+        return cached
+    jobs = [((a, r), (args["truth"], int(k), int(n), replication_seed(seed, n, r), top_k, init, tuple(noise),
+                      float(noise_exponent), args["split"], int(n_starts), float(tol), int(max_iter), losses,
+                      bool(accelerate)))
+            for a, n in enumerate(ns) for r in range(int(reps))]
     jobs.sort(key=lambda j: -ns[j[0][0]])  # largest n first: better load balance
-    processes = processes or (os.cpu_count() or 2)
-    results = {}
-    start = time.perf_counter()
-    bar = tqdm(total=len(jobs), desc=f"fits (k={k}, {len(ns)} sizes x {reps})", disable=not progress)
-    if processes == 1:
-        for ij, job in jobs:
-            results[ij] = _one_fit(job)
-            bar.update()
-    else:
-        # fork on Linux (cheap, works from scripts without a __main__ guard); spawn elsewhere.
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        ctx = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
-            futures = {pool.submit(_one_fit, job): ij for ij, job in jobs}
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                bar.update()
-    bar.close()
-    seconds = time.perf_counter() - start
+    results, seconds = run_grid(_one_fit, jobs, processes, f"fits (k={k}, {len(ns)} sizes x {reps})", progress)
 
-    m, R, kt = ns.size, int(reps), truth.k
+    m, R = ns.size, int(reps)
     study = ConvergenceStudy(
-        ns=ns.astype(int),
+        ns=ns,
         losses={name: np.array([[results[a, r][name] for r in range(R)] for a in range(m)]) for name in losses},
         errors={p: np.array([[results[a, r]["errors"][p] for r in range(R)] for a in range(m)]) for p in PARAMS},
         cell_size=np.array([[results[a, r]["cell_size"] for r in range(R)] for a in range(m)]),
@@ -339,12 +282,7 @@ def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, 
         n_iter=np.array([[results[a, r]["n_iter"] for r in range(R)] for a in range(m)]),
         loss=loss, seconds=seconds, args=args,
     )
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(study, fh)
-        os.replace(tmp, path)
+    store_cached(path, study)
     return study
 
 
