@@ -247,15 +247,17 @@ def stablemax_cross_entropy(logits, labels, dtype=np.float64):
     labels = _check_labels(np.asarray(logits), labels)
     z = np.asarray(logits, dtype=dtype)
     rows = np.arange(z.shape[0])
-    negative = z < 0
-    s = z + 1  # s(z) of softlib.stability.stablemax_s, computed once for both branches
-    s[negative] = 1 / (1 - z[negative])
-    ds = np.ones_like(s)
-    ds[negative] = s[negative] * s[negative]
+    # s(z) of softlib.stability.stablemax_s, bit for bit and without masks: 1 / (1 - z) + 0 for z < 0,
+    # 1 / (1 - 0) + z = 1 + z for z >= 0.
+    s = 1 / (1 - np.minimum(z, 0))
+    s += np.maximum(z, 0)
+    ds = s * s
+    np.copyto(ds, 1.0, where=z >= 0)
     total = s.sum(axis=1, keepdims=True)
-    losses = np.log(total[:, 0]) - np.log(s[rows, labels])
+    s_label = s[rows, labels]
+    losses = np.log(total[:, 0]) - np.log(s_label)
     dlogits = ds / total
-    dlogits[rows, labels] -= ds[rows, labels] / s[rows, labels]
+    dlogits[rows, labels] -= ds[rows, labels] / s_label
     dlogits /= z.shape[0]
     return losses, dlogits
 
