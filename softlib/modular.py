@@ -27,7 +27,6 @@ from .stability import (
     perpendicular_gradient,
     softmax_collapse_fraction,
     stablemax_collapse_fraction,
-    stablemax_s,
     zero_loss_fraction,
 )
 
@@ -140,12 +139,33 @@ def mlp_forward(params, pairs):
     return h @ weights[-1], (pairs, hs)
 
 
-def mlp_backward(params, cache, dlogits) -> dict[str, np.ndarray]:
+def mlp_backward(params, cache, dlogits, *, inputs=None) -> dict[str, np.ndarray]:
     """Gradients of a loss with respect to the weights, given its gradient ``dlogits`` w.r.t. the logits.
 
     Backpropagation through ``z = h_L W_out`` and ``h_k = relu(h_{k-1} W_k)``: the gradient of a
     ReLU output passes where the output is positive. The embedding's gradient adds each row's
-    gradient into rows ``a`` and ``p + b``.
+    gradient into rows ``a`` and ``p + b``, as the product ``x.T @ delta`` with the one-hot inputs
+    ``x`` of :func:`one_hot_pairs`.
+
+    Parameters
+    ----------
+    params : dict
+        The weights, as from :func:`init_mlp`.
+    cache : tuple
+        The second output of :func:`mlp_forward`.
+    dlogits : ndarray, shape (n, p)
+        Gradient of the loss with respect to the logits.
+    inputs : ndarray, shape (n, 2p), optional
+        ``one_hot_pairs(pairs, p, dtype)`` of the cached pairs in the weights' dtype, when the
+        caller keeps it (a trainer does: its pairs never change); built here otherwise.
+
+    Examples
+    --------
+    >>> params = init_mlp(5, hidden=4, seed=0)
+    >>> pairs = np.array([[1, 2], [3, 3]])
+    >>> logits, cache = mlp_forward(params, pairs)
+    >>> {k: g.shape for k, g in mlp_backward(params, cache, np.ones_like(logits)).items()}
+    {'W1': (10, 4), 'W2': (4, 4), 'W3': (4, 5)}
     """
     pairs, hs = cache
     names = list(params)
@@ -155,8 +175,14 @@ def mlp_backward(params, cache, dlogits) -> dict[str, np.ndarray]:
     grads = {}
     for k in range(len(weights) - 1, 0, -1):
         grads[names[k]] = hs[k - 1].T @ delta
-        delta = (delta @ weights[k].T) * (hs[k - 1] > 0)
-    grads[names[0]] = one_hot_pairs(pairs, p, delta.dtype).T @ delta
+        delta = delta @ weights[k].T
+        delta *= hs[k - 1] > 0  # in place: the ReLU's gate
+    if inputs is None:
+        inputs = one_hot_pairs(pairs, p, delta.dtype)
+    elif inputs.shape != (pairs.shape[0], 2 * p) or inputs.dtype != delta.dtype:
+        raise ValueError(f"inputs must be the ({pairs.shape[0]}, {2 * p}) one-hot pairs in {delta.dtype}; "
+                         f"got shape {inputs.shape}, dtype {inputs.dtype}")
+    grads[names[0]] = inputs.T @ delta
     return {k: grads[k] for k in names}
 
 
@@ -221,12 +247,17 @@ def stablemax_cross_entropy(logits, labels, dtype=np.float64):
     labels = _check_labels(np.asarray(logits), labels)
     z = np.asarray(logits, dtype=dtype)
     rows = np.arange(z.shape[0])
-    s = stablemax_s(z)
-    ds = np.where(z >= 0, 1, s * s).astype(dtype)
+    # s(z) of softlib.stability.stablemax_s, bit for bit and without masks: 1 / (1 - z) + 0 for z < 0,
+    # 1 / (1 - 0) + z = 1 + z for z >= 0.
+    s = 1 / (1 - np.minimum(z, 0))
+    s += np.maximum(z, 0)
+    ds = s * s
+    np.copyto(ds, 1.0, where=z >= 0)
     total = s.sum(axis=1, keepdims=True)
-    losses = np.log(total[:, 0]) - np.log(s[rows, labels])
+    s_label = s[rows, labels]
+    losses = np.log(total[:, 0]) - np.log(s_label)
     dlogits = ds / total
-    dlogits[rows, labels] -= ds[rows, labels] / s[rows, labels]
+    dlogits[rows, labels] -= ds[rows, labels] / s_label
     dlogits /= z.shape[0]
     return losses, dlogits
 
@@ -264,10 +295,15 @@ class AdamW:
             v *= b2
             with np.errstate(under="ignore"):
                 v += (1 - b2) * (g * g)
-            update = (m / c1) / (np.sqrt(v / c2) + self.eps)
+            denom = v / c2  # the same operations as (m / c1) / (sqrt(v / c2) + eps), in place
+            np.sqrt(denom, out=denom)
+            denom += self.eps
+            update = m / c1
+            update /= denom
             if self.weight_decay:
                 update += self.weight_decay * w
-            w -= (self.lr * update).astype(w.dtype, copy=False)
+            update *= self.lr
+            w -= update.astype(w.dtype, copy=False)
 
 
 @dataclass
@@ -375,10 +411,12 @@ def _one_blas_thread():
 
 
 def _train_loop(params, opt, loss_fn, loss_dtype, collapse, tr, ytr, te, yte, epochs, log_every, steps, history):
+    p = params["W1"].shape[0] // 2
+    inputs = one_hot_pairs(tr, p, params["W1"].dtype)  # built once: the training pairs never change
     for epoch in steps:
         logits, cache = mlp_forward(params, tr)
         losses, dlogits = loss_fn(logits, ytr, loss_dtype)
-        grads = mlp_backward(params, cache, dlogits)
+        grads = mlp_backward(params, cache, dlogits, inputs=inputs)
         if epoch % log_every == 0 or epoch == epochs:
             history.epoch.append(epoch)
             history.train_loss.append(float(np.mean(losses, dtype=np.float64)))

@@ -157,3 +157,47 @@ def test_perpendicular_training_keeps_the_cosine_and_norm_bounded_compared_with_
     plain = mod.train(**kw)
     perp = mod.train(**kw, optimizer="perp_adamw")
     assert perp.weight_norm[-1] < plain.weight_norm[-1]
+
+
+def test_backward_with_precomputed_inputs_is_identical():
+    p = 7
+    pairs = mod.modular_addition_split(p, 0.5, seed=0)[0]
+    params = mod.init_mlp(p, hidden=8, seed=1)
+    logits, cache = mod.mlp_forward(params, pairs)
+    dlogits = np.random.default_rng(0).normal(size=logits.shape)
+    built = mod.mlp_backward(params, cache, dlogits)
+    given = mod.mlp_backward(params, cache, dlogits, inputs=mod.one_hot_pairs(pairs, p))
+    assert all(np.array_equal(built[k], given[k]) for k in params)
+    with pytest.raises(ValueError, match="one-hot pairs"):
+        mod.mlp_backward(params, cache, dlogits, inputs=mod.one_hot_pairs(pairs, p, np.float64))
+
+
+def test_stablemax_loss_gradient_matches_stablemax_s_exactly():
+    # The loss computes s once for both branches; it must equal softlib.stability.stablemax_s bit for bit.
+    from softlib.stability import stablemax_s
+
+    z = np.random.default_rng(2).normal(scale=50.0, size=(40, 9))
+    y = np.arange(40) % 9
+    losses, g = mod.stablemax_cross_entropy(z, y)
+    s = stablemax_s(z)
+    ds = np.where(z >= 0, 1.0, s * s)
+    total = s.sum(axis=1, keepdims=True)
+    expected = ds / total
+    expected[np.arange(40), y] -= ds[np.arange(40), y] / s[np.arange(40), y]
+    assert np.array_equal(losses, np.log(total[:, 0]) - np.log(s[np.arange(40), y]))
+    assert np.array_equal(g, expected / 40)
+
+
+def test_adamw_matches_the_textbook_update_over_several_steps():
+    # The in-place step computes w -= lr * (m / c1) / (sqrt(v / c2) + eps), bit for bit, in float32.
+    rng = np.random.default_rng(3)
+    w = {"W": rng.normal(size=(4, 5)).astype(np.float32)}
+    ref, m, v = w["W"].copy(), np.zeros((4, 5), np.float32), np.zeros((4, 5), np.float32)
+    opt = mod.AdamW(w, lr=0.01, betas=(0.9, 0.99), eps=1e-8)
+    for t in range(1, 6):
+        g = rng.normal(size=(4, 5)).astype(np.float32)
+        opt.step(w, {"W": g})
+        m = 0.9 * m + (1 - 0.9) * g
+        v = 0.99 * v + (1 - 0.99) * (g * g)
+        ref -= 0.01 * ((m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.99**t)) + 1e-8))
+        assert w["W"].dtype == np.float32 and np.array_equal(w["W"], ref)
