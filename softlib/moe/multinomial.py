@@ -18,6 +18,14 @@ depend on x, so ``d/d eta1 = x d/d eta0`` for that expert, while the standard ga
 ``d^2 p / (d beta1 d eta0) = d p / d eta1`` between derivatives of different orders, which is what slows
 parameter estimation in over-fitted cells. With ``M(x) != x`` the gate derivative is ``M(x) d/d beta0``
 instead, and the identity breaks.
+
+What the chapter measures with the tools at the end of this module: exactly fitted, the Fisher
+information (:func:`multinomial_fisher`) has full rank for both gates. With a vanishing-slope expert
+split in two (:func:`multinomial_split_point`), the copies' masses and intercepts are not identified at
+all for any gate (a mixture of categorical distributions is categorical: ``S`` zero eigenvalues), their
+expert slopes lose first-order information for both gates (``(S - 1) d`` more), and the standard gate
+loses the copies' gate slope too (``d`` more; :func:`multinomial_compensated_path`), whose profile KL
+(:func:`multinomial_profile_kl`) then grows like ``t^4`` instead of ``t^2``.
 """
 
 from __future__ import annotations
