@@ -18,6 +18,14 @@ depend on x, so ``d/d eta1 = x d/d eta0`` for that expert, while the standard ga
 ``d^2 p / (d beta1 d eta0) = d p / d eta1`` between derivatives of different orders, which is what slows
 parameter estimation in over-fitted cells. With ``M(x) != x`` the gate derivative is ``M(x) d/d beta0``
 instead, and the identity breaks.
+
+What the chapter measures with the tools at the end of this module: exactly fitted, the Fisher
+information (:func:`multinomial_fisher`) has full rank for both gates. With a vanishing-slope expert
+split in two (:func:`multinomial_split_point`), the copies' masses and intercepts are not identified at
+all for any gate (a mixture of categorical distributions is categorical: ``S`` zero eigenvalues), their
+expert slopes lose first-order information for both gates (``(S - 1) d`` more), and the standard gate
+loses the copies' gate slope too (``d`` more; :func:`multinomial_compensated_path`), whose profile KL
+(:func:`multinomial_profile_kl`) then grows like ``t^4`` instead of ``t^2``.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ from scipy.optimize import minimize, minimize_scalar
 from .gates import _as_2d, _lse, transform
 
 __all__ = ["MultinomialMoE", "fit_multinomial", "MultinomialFit", "multinomial_voronoi_loss",
+           "multinomial_split_point", "multinomial_profile_kl", "multinomial_fisher",
+           "multinomial_compensated_path", "multinomial_truth", "multinomial_replication",
            "multinomial_cells", "multinomial_parameter_errors", "multinomial_start_near"]
 
 
@@ -192,11 +202,14 @@ def _unpack(theta, k, d, S):
 class _Problem:
     """The log-likelihood pieces of a fixed sample: gate features M(x), expert features x, one-hot y."""
 
-    def __init__(self, x, y, k, S, inputs):
+    def __init__(self, x, y, k, S, inputs, weights=None):
         self.x, self.mx = x, transform(inputs)(x)
         self.Y = np.eye(S)[y]
         self.y = y
         self.k, self.S, self.d, self.n = k, S, x.shape[1], x.shape[0]
+        # Each point's weight in the mean log-likelihood: 1/n for a sample; p*(y | x) / m for the
+        # population version used by multinomial_profile_kl.
+        self.w = np.full(self.n, 1.0 / self.n) if weights is None else np.asarray(weights, dtype=np.float64)
 
     def parts(self, theta):
         beta0, beta1, eta0, eta1 = _unpack(theta, self.k, self.d, self.S)
@@ -210,26 +223,38 @@ class _Problem:
 
     def grad_from(self, R, G, F):
         """Gradient of sum_n sum_i R_ni [log G_ni + log F_ni(y_n)] (the EM Q, or the log-likelihood when R
-        is the posterior), divided by n, with respect to the packed parameters."""
-        n = self.n
-        dg = (R - G) / n
+        is the posterior), weighted by ``self.w``, with respect to the packed parameters."""
+        w = self.w[:, None]
+        dg = (R - G) * w
         g_b0 = dg.sum(axis=0)[:-1]
         g_b1 = (dg.T @ self.mx)[:-1].ravel()
-        de = R[:, :, None] * (self.Y[:, None, :] - F) / n                         # (n, k, S)
+        de = R[:, :, None] * (self.Y[:, None, :] - F) * w[:, :, None]                        # (n, k, S)
         g_e0 = de.sum(axis=0)[:, :-1].ravel()
         g_e1 = np.einsum("nks,nd->ksd", de, self.x)[:, :-1].ravel()
         return np.concatenate([g_b0, g_b1, g_e0, g_e1])
+
+    def scores(self, theta):
+        """Per-point gradients of log p(y | x), shape (n, number of packed parameters)."""
+        lg, le, ly = self.parts(theta)
+        lc = lg + ly
+        R = np.exp(lc - _lse(lc))
+        dg = (R - np.exp(lg))[:, :-1]                                              # (n, k-1)
+        de = (R[:, :, None] * (self.Y[:, None, :] - np.exp(le)))[:, :, :-1]        # (n, k, S-1)
+        n = self.n
+        return np.concatenate([dg, (dg[:, :, None] * self.mx[:, None, :]).reshape(n, -1),
+                               de.reshape(n, -1), (de[..., None] * self.x[:, None, None, :]).reshape(n, -1)],
+                              axis=1)
 
     def negloglik(self, theta):
         lg, le, ly = self.parts(theta)
         lc = lg + ly
         lse = _lse(lc)
         R = np.exp(lc - lse)
-        return -float(lse.mean()), -self.grad_from(R, np.exp(lg), np.exp(le))
+        return -float(self.w @ lse[:, 0]), -self.grad_from(R, np.exp(lg), np.exp(le))
 
     def negq(self, theta, R):
         lg, le, ly = self.parts(theta)
-        return -float(np.sum(R * (lg + ly)) / self.n), -self.grad_from(R, np.exp(lg), np.exp(le))
+        return -float(np.sum(self.w[:, None] * R * (lg + ly))), -self.grad_from(R, np.exp(lg), np.exp(le))
 
 
 @dataclass
@@ -456,7 +481,289 @@ def multinomial_parameter_errors(fitted: MultinomialMoE, truth: MultinomialMoE) 
     S = np.bincount(cells, weights=w, minlength=kt)
     size = np.bincount(cells, minlength=kt)
     out = {"mass": np.where(size > 0, np.abs(S - np.exp(truth.beta0)), np.nan), "cell_size": size}
+    # Within a cell only the relative gate masses matter, which the translation does not change (the
+    # infimum may pick exp(t0) = 0, which would leave 0/0).
+    u = np.exp(fitted.beta0 - fitted.beta0.max())
+    U = np.bincount(cells, weights=u, minlength=kt)
     for name, e in errs.items():
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[name] = np.where(S > 0, np.bincount(cells, weights=w * e, minlength=kt) / S, np.nan)
+            out[name] = np.where(size > 0, np.bincount(cells, weights=u * e, minlength=kt) / U, np.nan)
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Local geometry: split points and profile Kullback-Leibler divergences
+
+
+def multinomial_split_point(truth: MultinomialMoE, j: int, delta, share: float = 0.5) -> MultinomialMoE:
+    """The truth with its expert ``j`` (whose slope ``eta1_j`` must vanish) split into two experts that
+    together give exactly the same model.
+
+    Copy ``a`` stays at position ``j`` with intercepts ``eta0_j + delta`` and gate mass ``share``; copy
+    ``b`` is appended last, with the class probabilities that make the mixture of the copies equal
+    ``softmax(eta0_j)``: a mixture of two categorical distributions is a categorical distribution. Both
+    copies keep expert ``j``'s gate slope.
+
+    Parameters
+    ----------
+    truth : MultinomialMoE
+    j : int
+        The expert to split; ``truth.eta1[j]`` must be zero.
+    delta : array_like (S - 1,)
+        Shift of copy ``a``'s free intercepts.
+    share : float
+        Copy ``a``'s share of the gate mass, in (0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = MultinomialMoE([0.0], [[0.0]], [[0.5, -0.5, 0.0]], np.zeros((1, 3, 1)))
+    >>> s = multinomial_split_point(t, 0, [0.4, -0.2])
+    >>> x = np.linspace(-1, 1, 5)[:, None]
+    >>> s.k, bool(np.allclose(s.class_probs(x), t.class_probs(x)))
+    (2, True)
+    """
+    j = int(j)
+    if not 0 <= j < truth.k:
+        raise ValueError(f"j must be an expert index in [0, {truth.k}), got {j}")
+    if np.any(truth.eta1[j] != 0):
+        raise ValueError("only an expert with vanishing slope (eta1_j = 0) splits into an identical mixture")
+    if not 0 < share < 1:
+        raise ValueError(f"share must be in (0, 1), got {share}")
+    delta = np.asarray(delta, dtype=np.float64)
+    S = truth.n_classes
+    if delta.shape != (S - 1,):
+        raise ValueError(f"delta must have shape ({S - 1},), got {delta.shape}")
+    soft = lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum()  # noqa: E731
+    pi = soft(truth.eta0[j])
+    fa = soft(truth.eta0[j] + np.r_[delta, 0.0])
+    fb = (pi - share * fa) / (1.0 - share)
+    if fb.min() <= 0:
+        raise ValueError("delta is too large: the second copy would need a negative class probability")
+    idx = list(range(truth.k)) + [j]
+    beta0 = truth.beta0[idx].copy()
+    beta0[j] += math.log(share)
+    beta0[-1] += math.log(1.0 - share)
+    eta0 = truth.eta0[idx].copy()
+    eta0[j] = np.log(fa) - math.log(fa[-1])
+    eta0[-1] = np.log(fb) - math.log(fb[-1])
+    return truth.replace(beta0=beta0, beta1=truth.beta1[idx], eta0=eta0, eta1=truth.eta1[idx])
+
+
+def _population(truth: MultinomialMoE, m: int, seed: int):
+    """m inputs drawn once, each paired with every class, weighted by p*(class | x) / m."""
+    x = np.random.default_rng(seed).uniform(*truth.x_range, size=(int(m), truth.d))
+    p = truth.class_probs(x)
+    S = truth.n_classes
+    return np.repeat(x, S, axis=0), np.tile(np.arange(S), x.shape[0]), p.ravel() / x.shape[0]
+
+
+def multinomial_fisher(model: MultinomialMoE, m: int = 20000, seed: int = 0) -> np.ndarray:
+    """Fisher information of one observation, in the free parameters of ``model``.
+
+    The parameters are ordered as the fits pack them (the last gate row and the last class pinned):
+    ``beta0[:-1]``, ``beta1[:-1]``, ``eta0[:, :-1]``, ``eta1[:, :-1]``. The expectation over x uses ``m``
+    inputs drawn once; the sum over classes is exact. A zero eigenvalue is a direction in which the
+    likelihood does not change to first order: a parameter combination that ``n`` observations do not
+    pin down at the rate ``n^(-1/2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = multinomial_truth("tanh")
+    >>> ev = np.linalg.eigvalsh(multinomial_fisher(t, m=2000))
+    >>> ev.size, bool(ev.min() > 1e-6 * ev.max())             # exactly fitted: full rank
+    (15, True)
+    """
+    x, y, w = _population(model, m, seed)
+    g = _Problem(x, y, model.k, model.n_classes, model.inputs, weights=w).scores(_pack(model))
+    return (g * w[:, None]).T @ g
+
+
+def multinomial_compensated_path(point: MultinomialMoE, expert: int, direction, m: int = 20000,
+                                 seed: int = 0):
+    """Move a gate slope and let every other parameter compensate to first order.
+
+    The gate slope of fitted expert ``expert`` (relative to the pinned last row) moves along
+    ``direction``; the other parameters move along the least-squares compensation
+    ``-I_oo^+ I_os direction`` computed from the Fisher information ``I`` of :func:`multinomial_fisher`
+    (``o``: the other parameters, ``s``: the slope). The Fisher information left along the combined
+    displacement ``v`` is the curvature ``v^T I v`` of the profile KL at ``t = 0`` (``KL ~ v^T I v t^2 / 2``):
+    zero when the gate move is undone to first order.
+
+    Returns
+    -------
+    path : callable
+        ``path(t)`` is ``point`` displaced by ``t v`` (a :class:`MultinomialMoE`).
+    information : float
+        ``v^T I v``.
+
+    Examples
+    --------
+    >>> t = multinomial_truth("identity")
+    >>> path, info = multinomial_compensated_path(multinomial_split_point(t, 1, [0.8, -0.8]), 1, [1.0, 0.0],
+    ...                                           m=2000)
+    >>> bool(info < 1e-10), path(0.1).k                   # the standard gate: undone to first order
+    (True, 3)
+    """
+    expert = int(expert)
+    if not 0 <= expert < point.k - 1:
+        raise ValueError(f"expert must be in [0, {point.k - 1}) (the last gate row is pinned), got {expert}")
+    direction = np.asarray(direction, dtype=np.float64)
+    if direction.shape != (point.d,):
+        raise ValueError(f"direction must have shape ({point.d},), got {direction.shape}")
+    base = point.replace(beta0=point.beta0 - point.beta0[-1], beta1=point.beta1 - point.beta1[-1])
+    info = multinomial_fisher(base, m, seed)
+    slope = (point.k - 1) + expert * point.d + np.arange(point.d)
+    others = np.setdiff1d(np.arange(info.shape[0]), slope)
+    v = np.zeros(info.shape[0])
+    v[slope] = direction
+    v[others] = -np.linalg.pinv(info[np.ix_(others, others)], rcond=1e-10, hermitian=True) @ (
+        info[np.ix_(others, slope)] @ direction)
+    theta = _pack(base)
+    k, d, S = point.k, point.d, point.n_classes
+
+    def path(t: float) -> MultinomialMoE:
+        return base.replace(**dict(zip(("beta0", "beta1", "eta0", "eta1"), _unpack(theta + t * v, k, d, S))))
+
+    return path, float(v @ info @ v)
+
+
+def multinomial_profile_kl(truth: MultinomialMoE, point: MultinomialMoE, expert: int, direction, ts,
+                           hold=(), m: int = 3000, seed: int = 0, tol: float = 1e-12) -> np.ndarray:
+    """Profile Kullback-Leibler divergence from ``truth`` along a gate slope.
+
+    For each ``t`` in ``ts``, the gate slope of fitted expert ``expert`` relative to the last fitted
+    expert is held at its value in ``point`` plus ``t * direction``; every other parameter of a
+    ``point.k``-expert model (gate transform ``point.inputs``) is chosen to minimise
+
+    .. math:: \\mathrm{KL}(t) = \\mathbb{E}_x \\sum_s p^*(s \\mid x) \\log\\frac{p^*(s \\mid x)}{p_\\theta(s \\mid x)},
+
+    with the expectation over ``m`` inputs drawn once from ``truth`` (the sum over classes is exact).
+    Near a point of the truth, ``KL(t) ~ c t^q``: a maximum-likelihood estimate of that slope then
+    moves by about ``n^(-1/q)`` (the log-likelihood of ``n`` points gains ``n KL``, against noise of order
+    one), so ``q = 2`` is the parametric rate ``n^(-1/2)``, and ``q = 4`` is ``n^(-1/4)``.
+
+    Parameters
+    ----------
+    truth, point : MultinomialMoE
+        The true model and a model equal to it (e.g. :func:`multinomial_split_point`), with the same
+        gate transform.
+    expert : int
+        A fitted expert other than the last (whose gate row is pinned).
+    direction : array_like (d,)
+    ts : array_like
+        Displacements along ``direction``.
+    hold : sequence of int
+        Fitted experts whose intercepts (gate ``beta0`` and expert ``eta0``) are also held at their
+        values in ``point``: a local profile, which keeps the minimisation from sliding along a set of
+        models equal to the truth (e.g. towards a copy of zero gate mass).
+    m, seed : int
+        Inputs of the expectation and their seed.
+    tol : float
+        Gradient tolerance of the inner L-BFGS minimisation.
+
+    Examples
+    --------
+    >>> t = multinomial_truth("tanh")
+    >>> kl = multinomial_profile_kl(t, t, 0, [1.0, 0.0], [0.025, 0.05], m=500)
+    >>> bool(3.5 < kl[1] / kl[0] < 4.5)        # exactly fitted: KL grows like t^2
+    True
+    """
+    if point.inputs != truth.inputs or point.d != truth.d or point.n_classes != truth.n_classes:
+        raise ValueError("point and truth must share the gate transform, input dimension and classes")
+    expert = int(expert)
+    hold = [int(i) for i in hold]
+    if any(not 0 <= i < point.k for i in hold):
+        raise ValueError(f"hold must list fitted experts in [0, {point.k}), got {hold}")
+    if not 0 <= expert < point.k - 1:
+        raise ValueError(f"expert must be in [0, {point.k - 1}) (the last gate row is pinned), got {expert}")
+    direction = np.asarray(direction, dtype=np.float64)
+    if direction.shape != (point.d,):
+        raise ValueError(f"direction must have shape ({point.d},), got {direction.shape}")
+    ts = np.atleast_1d(np.asarray(ts, dtype=np.float64))
+    x, y, w = _population(truth, m, seed)
+    prob = _Problem(x, y, point.k, point.n_classes, point.inputs, weights=w)
+    entropy_term = float(w @ np.log(truth.class_probs(x)[np.arange(y.size), y]))
+    base = point.replace(beta0=point.beta0 - point.beta0[-1], beta1=point.beta1 - point.beta1[-1])
+    k, d, S = point.k, point.d, point.n_classes
+    slope = (k - 1) + expert * d + np.arange(d)
+    held = [i for i in hold if i < k - 1]                                     # beta0 of the pinned row is 0
+    held += [k - 1 + (k - 1) * d + i * (S - 1) + s for i in hold for s in range(S - 1)]   # eta0
+    fixed = np.concatenate([slope, np.array(held, dtype=int)])
+    out = np.empty(ts.size)
+    for i, t in enumerate(ts):
+        theta = _pack(base)
+        theta[slope] += t * direction
+        bounds = [(None, None)] * theta.size
+        for f in fixed:
+            bounds[f] = (theta[f], theta[f])
+        res = minimize(prob.negloglik, theta, jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": 20000, "gtol": tol, "ftol": 1e-16, "maxcor": 50})
+        out[i] = entropy_term + float(res.fun)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# The chapter's truth and one replication of its study
+
+
+def multinomial_truth(inputs: str = "identity") -> MultinomialMoE:
+    """The truth of the multinomial chapter: d = 2, S = 3 classes, x uniform on [-2, 2]^2, k* = 2.
+
+    Expert 0 has slopes ``eta1_0 = [[1.5, -1], [-1, 1.5], [0, 0]]`` and zero intercepts; expert 1 has
+    **vanishing slopes** (``eta1_1 = 0``) and intercepts ``(1.5, -1.5, 0)``, so its class probabilities
+    do not depend on x. The gate has ``beta1 = [[2, 1], [0, 0]]``, ``beta0 = 0``, and acts on ``M(x)``
+    with ``M`` = ``inputs``.
+
+    Examples
+    --------
+    >>> t = multinomial_truth("tanh")
+    >>> t.k, t.d, t.n_classes, t.inputs
+    (2, 2, 3, 'tanh')
+    """
+    return MultinomialMoE([0.0, 0.0], [[2.0, 1.0], [0.0, 0.0]], [[0.0, 0.0, 0.0], [1.5, -1.5, 0.0]],
+                          [[[1.5, -1.0], [-1.0, 1.5], [0.0, 0.0]], np.zeros((3, 2))], inputs=inputs,
+                          x_range=(-2.0, 2.0))
+
+
+def multinomial_replication(spec: dict, n: int, seed: int) -> dict:
+    """One replication of the multinomial chapter's study (for
+    :func:`~softlib.moe.replicate.replicated_study`).
+
+    Draws ``n`` pairs from ``multinomial_truth(spec["inputs"])``, starts a fit with ``spec["k"]`` experts
+    (2: exactly fitted; 3: the vanishing-slope expert 1 split in two) at the truth moved by Gaussian noise
+    of standard deviation ``spec["noise"]`` (fixed, not shrinking with n), fits by maximum likelihood to
+    the gradient tolerance ``spec.get("tol", 1e-8)``, and returns ``hellinger`` (the Hellinger distance
+    between the fitted and true class distributions, averaged over 2000 fixed inputs), the Voronoi
+    losses ``D1`` and ``D2``
+    (``r = 2``), the per-cell errors of :func:`multinomial_parameter_errors` (``beta1_0``, ``eta1_1``,
+    ...), ``converged`` and ``n_iter``.
+
+    Examples
+    --------
+    >>> e = multinomial_replication({"inputs": "tanh", "k": 2, "noise": 0.3}, 1000, 0)
+    >>> sorted(e)[:4]
+    ['D1', 'D2', 'beta1_0', 'beta1_1']
+    >>> bool(0 < e["hellinger"] < 0.1)
+    True
+    """
+    k = int(spec["k"])
+    if k not in (2, 3):
+        raise ValueError(f"spec['k'] must be 2 (exactly fitted) or 3 (expert 1 split), got {k}")
+    truth = multinomial_truth(spec["inputs"])
+    rng = np.random.default_rng(seed)
+    x, y = truth.sample(n, rng)
+    start = multinomial_start_near(truth, k, rng, float(spec["noise"]), split=[1] * (k - 2))
+    fit = fit_multinomial(x, y, start, tol=float(spec.get("tol", 1e-8)), max_iter=20000)
+    grid = np.random.default_rng(12345).uniform(*truth.x_range, size=(2000, truth.d))   # fixed inputs
+    bc = np.sqrt(fit.model.class_probs(grid) * truth.class_probs(grid)).sum(axis=1)
+    out = {"hellinger": float(np.mean(np.sqrt(np.clip(1.0 - bc, 0.0, None)))),
+           "D1": multinomial_voronoi_loss(fit.model, truth, "D1"),
+           "D2": multinomial_voronoi_loss(fit.model, truth, "D2", r=2.0)}
+    with np.errstate(over="ignore", invalid="ignore"):
+        errs = multinomial_parameter_errors(fit.model, truth)
+    for name in ("beta1", "eta0", "eta1", "mass"):
+        for j in range(truth.k):
+            out[f"{name}_{j}"] = float(errs[name][j])
+    return {**out, "converged": float(fit.converged), "n_iter": float(fit.n_iter)}
