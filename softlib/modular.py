@@ -27,7 +27,6 @@ from .stability import (
     perpendicular_gradient,
     softmax_collapse_fraction,
     stablemax_collapse_fraction,
-    zero_loss_fraction,
 )
 
 __all__ = [

@@ -31,7 +31,6 @@ loses the copies' gate slope too (``d`` more; :func:`multinomial_compensated_pat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-import itertools
 import math
 
 import numpy as np
