@@ -221,7 +221,10 @@ class Explorer:
         control = self.main if control is None else control
         if control not in self.controls:
             raise ValueError(f"unknown control {control!r}; the controls are {list(self.controls)}")
-        fig = self.new_figure() if fig is None else fig
+        if fig is None:
+            # The figure as the reader first sees it, drawn once and untimed: a redraw is a movement.
+            fig = self.new_figure()
+            self.render(fig)
         saved = dict(self.values)
         try:
             wall, cpu = [], []
@@ -248,6 +251,7 @@ class Explorer:
                 "give the scrubbed controls fewer values"
             )
         fig = self.new_figure()
+        self.render(fig)  # the first view, untimed, as in redraw_times
         saved = dict(self.values)
         frames, seconds, cpu = [], [], []
         try:

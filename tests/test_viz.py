@@ -123,11 +123,23 @@ def test_draw_may_return_an_updater_used_for_later_redraws():
 
     fx = explore(draw_once, {"scale": [1.0, 2.0, 3.0]})
     data = frames_of(fx.frames_html())
-    assert calls == {"draw": 1, "update": 3} and len(set(data["frames"])) == 3
+    # One untimed first view, then one update per frame.
+    assert calls == {"draw": 1, "update": 4} and len(set(data["frames"])) == 3
     fig = fx.new_figure()
     fx.update(fig, scale=1.0)
     fx.update(fig, scale=3.0)
-    assert calls == {"draw": 2, "update": 5}
+    assert calls == {"draw": 2, "update": 6}
+
+
+def test_redraw_times_leave_out_the_first_view():
+    calls = {"draw": 0}
+
+    def draw_counted(fig, scale):
+        calls["draw"] += 1
+        fig.subplots().plot([0, scale])
+
+    fx = explore(draw_counted, {"scale": [1.0, 2.0, 3.0]})
+    assert fx.redraw_times().shape == (3,) and calls["draw"] == 4  # the first view, then 3 timed redraws
 
 
 def draw_bars(fig, height, blit=True):

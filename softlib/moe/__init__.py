@@ -27,13 +27,16 @@ __all__ = [
 # (the temperature, multinomial and DSelect-k chapters).
 from .gates import (GatedGaussianMoE, dselect_weights, fit_gated_gaussian, gate_probs, smooth_step,
                     temperature_truth, topk_softmax)
-from .multinomial import (MultinomialMoE, fit_multinomial, multinomial_parameter_errors,
-                          multinomial_voronoi_loss)
+from .multinomial import (MultinomialMoE, fit_multinomial, multinomial_compensated_path, multinomial_fisher,
+                          multinomial_parameter_errors, multinomial_profile_kl, multinomial_replication,
+                          multinomial_split_point, multinomial_truth, multinomial_voronoi_loss)
 from .replicate import Replications, replicated_study
 
 __all__ += [
     "GatedGaussianMoE", "dselect_weights", "fit_gated_gaussian", "gate_probs", "smooth_step",
     "temperature_truth", "topk_softmax",
     "MultinomialMoE", "fit_multinomial", "multinomial_parameter_errors", "multinomial_voronoi_loss",
+    "multinomial_truth", "multinomial_split_point", "multinomial_fisher", "multinomial_compensated_path",
+    "multinomial_profile_kl", "multinomial_replication",
     "replicated_study", "Replications",
 ]

@@ -21,14 +21,13 @@ maximum-likelihood fit :func:`fit_gated_gaussian` live here too, since they diff
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 import math
 
 import numpy as np
 from scipy.optimize import minimize
 
-from .model import gaussian_moe_arrays
+from .model import GatedModel, gaussian_moe_arrays
 
 __all__ = [
     "ACTIVATIONS", "TRANSFORMS", "activation", "transform", "gate_logits", "gate_probs", "softmax_rows",
@@ -235,7 +234,7 @@ def dselect_weights(z, alpha, n_experts: int, gamma: float = 1.0) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class GatedGaussianMoE:
+class GatedGaussianMoE(GatedModel):
     """A Gaussian mixture of experts with the gate ``softmax(h(beta1_i . x + beta0_i) / tau)``.
 
     .. math::  g(y \\mid x) = \\sum_i \\operatorname{softmax}_i\\big(h(\\beta_{1i}^\\top x + \\beta_{0i})
@@ -272,18 +271,6 @@ class GatedGaussianMoE:
         for name, value in (("beta0", beta0), ("beta1", beta1), ("a", a), ("b", b), ("sigma", sigma),
                             ("tau", float(self.tau)), ("x_range", tuple(float(v) for v in self.x_range))):
             object.__setattr__(self, name, value)
-
-    @property
-    def k(self) -> int:
-        return self.beta0.size
-
-    @property
-    def d(self) -> int:
-        return self.beta1.shape[1]
-
-    def replace(self, **changes) -> "GatedGaussianMoE":
-        """A copy with some fields changed (checked like a new model)."""
-        return dataclasses.replace(self, **changes)
 
     def gate(self, x) -> np.ndarray:
         """Gate weights, shape (n, k)."""

@@ -75,6 +75,27 @@ def gate_weights(beta0, beta1, x, top_k: int | None = None) -> np.ndarray:
     return np.exp(_log_gate(gate_logits(beta0, beta1, x), top_k))
 
 
+class GatedModel:
+    """What the book's softmax-gated models share: ``k`` experts, ``d`` inputs, checked copies.
+
+    A frozen dataclass with fields ``beta0`` (k,) and ``beta1`` (k, d) inherits it.
+    """
+
+    @property
+    def k(self) -> int:
+        """The number of experts."""
+        return self.beta0.size
+
+    @property
+    def d(self) -> int:
+        """The input dimension."""
+        return self.beta1.shape[1]
+
+    def replace(self, **changes):
+        """A copy with some fields changed (checked like a new model)."""
+        return dataclasses.replace(self, **changes)
+
+
 def gaussian_moe_arrays(beta0, beta1, a, b, sigma):
     """The parameters of a softmax-gated Gaussian MoE as float64 arrays of shapes (k,), (k, d), (k, d),
     (k,), (k,), after checking them: ``sigma`` holds positive variances and everything is finite.
@@ -115,7 +136,7 @@ def gaussian_moe_arrays(beta0, beta1, a, b, sigma):
 
 
 @dataclass(frozen=True)
-class GaussianMoE:
+class GaussianMoE(GatedModel):
     """A softmax-gated Gaussian mixture of experts with k experts on inputs in R^d.
 
     Parameters
@@ -175,20 +196,6 @@ class GaussianMoE:
         for name, value in (("beta0", beta0), ("beta1", beta1), ("a", a), ("b", b), ("sigma", sigma),
                             ("top_k", top_k), ("x_range", (lo, hi))):
             object.__setattr__(self, name, value)
-
-    @property
-    def k(self) -> int:
-        """The number of experts."""
-        return self.beta0.size
-
-    @property
-    def d(self) -> int:
-        """The input dimension."""
-        return self.beta1.shape[1]
-
-    def replace(self, **changes) -> "GaussianMoE":
-        """A copy with some fields changed (checked like a new model)."""
-        return dataclasses.replace(self, **changes)
 
     def gate(self, x) -> np.ndarray:
         """Gate probabilities at x, shape (n, k) (zero outside the top K)."""

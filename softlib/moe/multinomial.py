@@ -37,6 +37,7 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from .gates import _as_2d, _lse, transform
+from .model import GatedModel
 
 __all__ = ["MultinomialMoE", "fit_multinomial", "MultinomialFit", "multinomial_voronoi_loss",
            "multinomial_split_point", "multinomial_profile_kl", "multinomial_fisher",
@@ -45,7 +46,7 @@ __all__ = ["MultinomialMoE", "fit_multinomial", "MultinomialFit", "multinomial_v
 
 
 @dataclass(frozen=True)
-class MultinomialMoE:
+class MultinomialMoE(GatedModel):
     """A softmax-gated mixture of ``k`` multinomial logistic experts over ``S >= 3`` classes.
 
     Parameters
@@ -112,22 +113,9 @@ class MultinomialMoE:
             object.__setattr__(self, name, value)
 
     @property
-    def k(self) -> int:
-        return self.beta0.size
-
-    @property
-    def d(self) -> int:
-        return self.beta1.shape[1]
-
-    @property
     def n_classes(self) -> int:
+        """The number of classes S."""
         return self.eta0.shape[1]
-
-    def replace(self, **changes) -> "MultinomialMoE":
-        f = dict(beta0=self.beta0, beta1=self.beta1, eta0=self.eta0, eta1=self.eta1, inputs=self.inputs,
-                 x_range=self.x_range)
-        f.update(changes)
-        return MultinomialMoE(**f)
 
     def gate_logits(self, x) -> np.ndarray:
         return transform(self.inputs)(_as_2d(x, self.d)) @ self.beta1.T + self.beta0
