@@ -130,7 +130,8 @@ def test_scrubber_changes_the_figure(open_tab, page, index):
         tab.tab.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
         seen.add(frame_of(figure))
         labels.add(output.text_content())  # the default may sit at an end, so the click counts too
-        assert len(seen) >= 3 and len(labels) >= 3, "moving the slider does not change the figure"
+        positions = min(3, int(slider.get_attribute("max")) + 1)  # a slider over two values has two
+        assert len(seen) >= positions and len(labels) >= positions, "moving the slider does not change the figure"
     for button in figure.locator("button[data-index]").all():
         before = frame_of(figure)
         if button.get_attribute("aria-pressed") == "true":
