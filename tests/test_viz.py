@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import re
+import time
 
 import matplotlib
 
@@ -179,3 +180,20 @@ def test_too_many_frames_are_refused():
     fx = explore(draw, {"scale": list(range(30)), "style": [str(i) for i in range(20)]}, second="style")
     with pytest.raises(ValueError, match="600 frames"):
         fx.frames_html()
+
+
+def test_redraw_times_leave_out_the_render_that_builds_the_figure():
+    def draw_slowly(fig, scale):  # a slow build and a fast updater: only the updater is a redraw
+        time.sleep(0.3)
+        (line,) = fig.subplots().plot([0, scale])
+
+        def update(scale):
+            line.set_ydata([0, scale])
+            return [line]
+        return update
+
+    fx = explore(draw_slowly, {"scale": [1.0, 2.0, 3.0]})
+    assert fx.redraw_times().max() < 0.3 and fx.redraw_times().shape == (3,)
+    html = fx.frames_html()
+    attributes = dict(re.findall(r'data-(redraw-max-ms|build-ms)="([0-9.]+)"', html))
+    assert float(attributes["redraw-max-ms"]) < 300 <= float(attributes["build-ms"])
