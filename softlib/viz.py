@@ -163,11 +163,18 @@ class Explorer:
                                                  repr=False, compare=False)
 
     def new_figure(self):
-        """A figure of the explorer's size, closed so that no backend shows it by itself."""
+        """A figure of the explorer's size, closed so that no backend shows it by itself, on an Agg canvas.
+
+        Closing leaves a pyplot figure a bare canvas, on which every layout computation (``tight_layout``
+        in ``draw``) makes a renderer of its own; on the Agg canvas that renders the figure they share
+        one, and with it matplotlib's cache of text sizes.
+        """
         import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         fig = plt.figure(figsize=self.figsize, dpi=self.dpi)
         plt.close(fig)  # shown through widgets or HTML, never by the inline backend
+        FigureCanvasAgg(fig)
         return fig
 
     def render(self, fig, **changes) -> bytes:

@@ -197,3 +197,8 @@ def test_redraw_times_leave_out_the_render_that_builds_the_figure():
     html = fx.frames_html()
     attributes = dict(re.findall(r'data-(redraw-max-ms|build-ms)="([0-9.]+)"', html))
     assert float(attributes["redraw-max-ms"]) < 300 <= float(attributes["build-ms"])
+
+
+def test_new_figures_render_on_one_agg_canvas():
+    fig = explore(draw, {"scale": [1.0]}).new_figure()
+    assert hasattr(fig.canvas, "copy_from_bbox") and fig._get_renderer() is fig._get_renderer()
