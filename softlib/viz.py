@@ -25,6 +25,9 @@ called only once per figure, and every later movement calls that function and re
 ``update`` also returns the artists it changed (as with ``FuncAnimation(..., blit=True)``), the rest of
 the figure is rendered once and kept, and each movement draws only those artists over it: ten times
 faster or more. That is only right when the update changes nothing else (axis limits, ticks, layout).
+The returned artists are drawn over that image in the order given: list them in the order a full draw
+paints them (by zorder), followed by what a full draw paints over them (``*ax.spines.values()``, a
+legend), and the blitted frames equal full renders pixel for pixel.
 :meth:`Explorer.redraw_times` times it over every value of a control and :func:`redraw_report` sums it
 up; the kernel-free frames record the same timings in their HTML (``data-redraw-*`` attributes), so the
 book's tests can report every figure's redraw time without running anything again. A redraw is a movement
