@@ -25,9 +25,15 @@ called only once per figure, and every later movement calls that function and re
 ``update`` also returns the artists it changed (as with ``FuncAnimation(..., blit=True)``), the rest of
 the figure is rendered once and kept, and each movement draws only those artists over it: ten times
 faster or more. That is only right when the update changes nothing else (axis limits, ticks, layout).
+The returned artists are drawn over that image in the order given: list them in the order a full draw
+paints them (by zorder), followed by what a full draw paints over them (``*ax.spines.values()``, a
+legend), and the blitted frames equal full renders pixel for pixel.
 :meth:`Explorer.redraw_times` times it over every value of a control and :func:`redraw_report` sums it
 up; the kernel-free frames record the same timings in their HTML (``data-redraw-*`` attributes), so the
-book's tests can report every figure's redraw time without running anything again.
+book's tests can report every figure's redraw time without running anything again. A redraw is a movement
+of a control on a figure already shown, so neither counts the first render of a figure, which builds it
+(it calls ``draw``: the cost of displaying the figure, paid once); the frames record that one apart, as
+``data-build-ms``.
 """
 
 from __future__ import annotations
@@ -160,11 +166,18 @@ class Explorer:
                                                  repr=False, compare=False)
 
     def new_figure(self):
-        """A figure of the explorer's size, closed so that no backend shows it by itself."""
+        """A figure of the explorer's size, closed so that no backend shows it by itself, on an Agg canvas.
+
+        Closing leaves a pyplot figure a bare canvas, on which every layout computation (``tight_layout``
+        in ``draw``) makes a renderer of its own; on the Agg canvas that renders the figure they share
+        one, and with it matplotlib's cache of text sizes.
+        """
         import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         fig = plt.figure(figsize=self.figsize, dpi=self.dpi)
         plt.close(fig)  # shown through widgets or HTML, never by the inline backend
+        FigureCanvasAgg(fig)
         return fig
 
     def render(self, fig, **changes) -> bytes:
@@ -205,7 +218,9 @@ class Explorer:
         """Seconds of :meth:`update` for every value of ``control`` (the main one by default).
 
         The other controls keep their current values, which are restored afterwards. With
-        ``cpu=True``, the CPU seconds of the redraws instead of the wall-clock seconds.
+        ``cpu=True``, the CPU seconds of the redraws instead of the wall-clock seconds. A new figure
+        (``fig`` not given) is first rendered once at the current values, untimed: that render builds the
+        figure, as displaying it does, and is no redraw.
 
         Examples
         --------
@@ -221,11 +236,10 @@ class Explorer:
         control = self.main if control is None else control
         if control not in self.controls:
             raise ValueError(f"unknown control {control!r}; the controls are {list(self.controls)}")
-        if fig is None:
-            # The figure as the reader first sees it, drawn once and untimed: a redraw is a movement.
-            fig = self.new_figure()
-            self.render(fig)
         saved = dict(self.values)
+        if fig is None:
+            fig = self.new_figure()
+            self.render(fig)  # builds the figure (draw), as displaying it does: not a redraw
         try:
             wall, cpu = [], []
             for v in self.controls[control]:
@@ -242,7 +256,8 @@ class Explorer:
 
     def frames_html(self) -> str:
         """The self-contained, kernel-free version: PNG frames over the main control (and the second
-        one, if any), a scrubber that swaps them, and the redraw timings measured while rendering."""
+        one, if any), a scrubber that swaps them, and the redraw timings measured while rendering (the
+        first frame, which builds the figure, is timed apart when there are others)."""
         first, second = self._grid()
         n_frames = len(first) * len(second)
         if n_frames > MAX_FRAMES:
@@ -251,7 +266,6 @@ class Explorer:
                 "give the scrubbed controls fewer values"
             )
         fig = self.new_figure()
-        self.render(fig)  # the first view, untimed, as in redraw_times
         saved = dict(self.values)
         frames, seconds, cpu = [], [], []
         try:
@@ -353,13 +367,16 @@ def _scrubber_html(fx: Explorer, frames: list[str], first: list, second: list, s
         "shape": shape,
         "labels": [[_label(v) for v in first], [_label(v) for v in second]],
     }
+    build_ms = seconds[0] * 1e3
+    if len(seconds) > 1:  # the first frame built the figure (draw): the others are the redraws
+        seconds, cpu = seconds[1:], cpu[1:]
     ms, cpu_ms = seconds * 1e3, cpu * 1e3
     alt = label_of(fx.main, first[i0]) + (f", {label_of(fx.second, second[j0])}" if fx.second else "")
     return (
         f'<div class="softlib-explorer" data-main="{esc(fx.main)}" data-second="{esc(fx.second or "")}" '
         f'data-frames="{len(frames)}" data-redraw-median-ms="{np.median(ms):.1f}" '
         f'data-redraw-p95-ms="{np.percentile(ms, 95):.1f}" data-redraw-max-ms="{ms.max():.1f}" '
-        f'data-redraw-cpu-p95-ms="{np.percentile(cpu_ms, 95):.1f}">\n'
+        f'data-redraw-cpu-p95-ms="{np.percentile(cpu_ms, 95):.1f}" data-build-ms="{build_ms:.1f}">\n'
         f'<img class="softlib-explorer-frame" width="{width}" height="{height}" '
         f'style="max-width:100%;height:auto" alt="interactive figure at {esc(alt)}" '
         f'src="data:image/png;base64,{frames[i0 * shape[1] + j0]}">\n'
