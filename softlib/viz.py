@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 import html
 import io
+import itertools
 import json
 import os
 import time
@@ -51,7 +52,7 @@ import weakref
 
 import numpy as np
 
-__all__ = ["explore", "Explorer", "redraw_report", "BOOK_BUILD_ENV"]
+__all__ = ["explore", "Explorer", "panels", "redraw_report", "BOOK_BUILD_ENV"]
 
 #: The environment variable that says the book is being built, so the kernel-free frames are needed.
 BOOK_BUILD_ENV = "SOFTLIB_BOOK_BUILD"
@@ -430,6 +431,59 @@ def redraw_report(explorer: Explorer, control: str | None = None) -> str:
     ms, cpu_ms = wall * 1e3, cpu * 1e3
     return (f"redraw over {len(ms)} values of {control}: median {np.median(ms):.0f} ms, "
             f"p95 {np.percentile(ms, 95):.0f} ms, max {ms.max():.0f} ms (CPU p95 {np.percentile(cpu_ms, 95):.0f} ms)")
+
+
+def panels(draw: Callable, controls: Mapping[str, Sequence]) -> Callable:
+    """A ``draw`` for :func:`explore` that draws every combination of control values once, each in
+    axes of its own, so that a movement only shows one panel and redraws it alone.
+
+    For figures that an in-place update cannot move: where every value changes the axis limits,
+    ticks, legend or layout. ``draw(fig, **values)`` is the plain drawing function; it is called once
+    per combination of ``controls`` (so keep the grid small), each time on a figure whose earlier
+    panels are hidden and whose subplot parameters are the defaults, so its layout
+    (``fig.tight_layout()`` included) is the one it would have alone. Showing the figure costs all
+    the draws; every later movement costs one blitted panel.
+
+    Examples
+    --------
+    >>> def draw(fig, top):
+    ...     ax = fig.subplots()
+    ...     ax.plot([0, top])                      # the y-axis limits follow ``top``
+    >>> controls = {"top": [1.0, 10.0, 100.0]}
+    >>> fx = explore(panels(draw, controls), controls)
+    >>> fig = fx.new_figure()
+    >>> _ = fx.render(fig)
+    >>> len(fig.axes), sum(ax.get_visible() for ax in fig.axes)
+    (3, 1)
+    """
+    import matplotlib as mpl
+
+    names = list(controls)
+    grid = [dict(zip(names, combo)) for combo in itertools.product(*(_as_options(controls[n]) for n in names))]
+    defaults = {side: mpl.rcParams[f"figure.subplot.{side}"] for side in ("left", "bottom", "right", "top")}
+
+    def draw_all(fig, **values):
+        drawn = []
+        for combo in grid:
+            for ax in fig.axes:
+                ax.set_visible(False)  # a layout sees only the visible axes
+            fig.subplots_adjust(**defaults)
+            before = set(fig.axes)
+            draw(fig, **combo)
+            drawn.append((combo, [(ax, ax.get_position()) for ax in fig.axes if ax not in before]))
+        for _, axes in drawn:
+            for ax, position in axes:
+                ax.set_position(position)  # a later layout moved it
+
+        def update(**values):
+            for combo, axes in drawn:
+                for ax, _ in axes:
+                    ax.set_visible(all(values[n] == combo[n] for n in names))
+            return [ax for _, axes in drawn for ax, _ in axes]
+
+        return update
+
+    return draw_all
 
 
 def explore(draw: Callable, controls: Mapping[str, Sequence], *, defaults: Mapping | None = None,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from softlib.viz import BOOK_BUILD_ENV, explore, redraw_report
+from softlib.viz import BOOK_BUILD_ENV, explore, panels, redraw_report
 
 
 def draw(fig, scale, style="-"):
@@ -202,3 +202,29 @@ def test_redraw_times_leave_out_the_render_that_builds_the_figure():
 def test_new_figures_render_on_one_agg_canvas():
     fig = explore(draw, {"scale": [1.0]}).new_figure()
     assert hasattr(fig.canvas, "copy_from_bbox") and fig._get_renderer() is fig._get_renderer()
+
+
+def draw_scaled(fig, top, style):
+    """A figure whose y-axis limits and title follow ``top``: no in-place update could move it."""
+    ax = fig.subplots()
+    ax.plot([0, 1, 2], [0, top / 2, top], style)
+    ax.set(title=f"top {top}", ylabel="value")
+    fig.tight_layout()
+
+
+def test_panels_frames_match_full_redraws():
+    controls = {"top": [1.0, 30.0, 1000.0], "style": ["-", "o"]}
+    plain = frames_of(explore(draw_scaled, controls, second="style").frames_html())["frames"]
+    paneled = frames_of(explore(panels(draw_scaled, controls), controls, second="style").frames_html())["frames"]
+    for a, b in zip(plain, paneled):
+        diff = np.abs(pixels(base64.b64decode(a)) - pixels(base64.b64decode(b)))
+        assert diff.max() <= 2, diff.max()  # blitting may differ from a full render by a rounding level
+
+
+def test_panels_show_one_panel_per_movement():
+    controls = {"top": [1.0, 30.0, 1000.0], "style": ["-", "o"]}
+    fx = explore(panels(draw_scaled, controls), controls)
+    fig = fx.new_figure()
+    fx.render(fig, top=30.0, style="o")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(fig.axes) == 6 and len(visible) == 1 and visible[0].get_title() == "top 30.0"
