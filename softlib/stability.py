@@ -126,8 +126,8 @@ def collapse_gap_measured(precision, *, lo: float = 0.0, hi: float = 200.0, step
     return hi
 
 
-def _logit_rows(logits, axis: int, precision) -> tuple[np.ndarray, np.dtype]:
-    dtype = _native_dtype(precision)
+def _real_rows(logits, axis: int, dtype) -> np.ndarray:
+    """Real logits as ``dtype``, with the classes (``axis``) moved last; checked."""
     x = np.asarray(logits)
     if x.dtype.kind not in "biuf":
         raise TypeError(f"logits must be real numbers; got dtype {x.dtype}")
@@ -136,7 +136,12 @@ def _logit_rows(logits, axis: int, precision) -> tuple[np.ndarray, np.dtype]:
     x = np.moveaxis(x.astype(dtype, copy=False), axis, -1)
     if x.shape[-1] == 0:
         raise ValueError("logits have no classes along the given axis")
-    return x, dtype
+    return x
+
+
+def _logit_rows(logits, axis: int, precision) -> tuple[np.ndarray, np.dtype]:
+    dtype = _native_dtype(precision)
+    return _real_rows(logits, axis, dtype), dtype
 
 
 def softmax_collapse_fraction(logits, precision="float32", *, axis: int = -1) -> float:
@@ -403,13 +408,8 @@ def softmax_in_precision(x, precision, *, axis: int = -1) -> np.ndarray:
     (0.0, True)
     """
     name = _precision_name(precision)
-    x = np.asarray(x)
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"softmax_in_precision takes real numbers; got dtype {x.dtype}")
-    if x.ndim == 0:
-        raise ValueError("softmax needs at least one dimension; got a 0-d array")
     work = np.float64 if name == "float64" else np.float32
-    z = np.moveaxis(np.asarray(x, dtype=work), axis, -1)
+    z = _real_rows(x, axis, work)
 
     def r(v):
         return round_to_precision(v, name).astype(work, copy=False)

@@ -96,6 +96,30 @@ class GatedModel:
         return dataclasses.replace(self, **changes)
 
 
+def gate_arrays(beta0, beta1):
+    """A softmax gate's intercepts and slopes as float64 arrays of shapes (k,) and (k, d), checked.
+
+    A 1-D ``beta1`` is read as one input dimension. Finiteness is left to the caller, which checks it
+    with the experts' parameters.
+
+    Examples
+    --------
+    >>> beta0, beta1 = gate_arrays([0.0, 1.0], [2.0, 3.0])
+    >>> beta0.shape, beta1.shape
+    ((2,), (2, 1))
+    """
+    beta0 = np.atleast_1d(np.asarray(beta0, dtype=np.float64))
+    if beta0.ndim != 1 or beta0.size < 1:
+        raise ValueError(f"beta0 must be a non-empty 1-D array, got shape {beta0.shape}")
+    k = beta0.size
+    beta1 = np.asarray(beta1, dtype=np.float64)
+    if beta1.ndim == 1:
+        beta1 = beta1[:, None]
+    if beta1.ndim != 2 or beta1.shape[0] != k or beta1.shape[1] < 1:
+        raise ValueError(f"beta1 must have shape ({k}, d) with d >= 1, got {beta1.shape}")
+    return beta0, beta1
+
+
 def gaussian_moe_arrays(beta0, beta1, a, b, sigma):
     """The parameters of a softmax-gated Gaussian MoE as float64 arrays of shapes (k,), (k, d), (k, d),
     (k,), (k,), after checking them: ``sigma`` holds positive variances and everything is finite.
@@ -108,16 +132,8 @@ def gaussian_moe_arrays(beta0, beta1, a, b, sigma):
     >>> beta1.shape, a.shape, sigma.dtype
     ((2, 1), (2, 1), dtype('float64'))
     """
-    beta0 = np.atleast_1d(np.asarray(beta0, dtype=np.float64))
-    if beta0.ndim != 1 or beta0.size < 1:
-        raise ValueError(f"beta0 must be a non-empty 1-D array, got shape {beta0.shape}")
-    k = beta0.size
-    beta1 = np.asarray(beta1, dtype=np.float64)
-    if beta1.ndim == 1:
-        beta1 = beta1[:, None]
-    if beta1.ndim != 2 or beta1.shape[0] != k or beta1.shape[1] < 1:
-        raise ValueError(f"beta1 must have shape ({k}, d) with d >= 1, got {beta1.shape}")
-    d = beta1.shape[1]
+    beta0, beta1 = gate_arrays(beta0, beta1)
+    k, d = beta1.shape
     a = np.asarray(a, dtype=np.float64)
     if a.ndim == 1 and d == 1:
         a = a[:, None]

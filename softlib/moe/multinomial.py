@@ -37,7 +37,7 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from .gates import _as_2d, _lse, transform
-from .model import GatedModel
+from .model import GatedModel, gate_arrays
 
 __all__ = ["MultinomialMoE", "fit_multinomial", "MultinomialFit", "multinomial_voronoi_loss",
            "multinomial_split_point", "multinomial_profile_kl", "multinomial_fisher",
@@ -81,13 +81,8 @@ class MultinomialMoE(GatedModel):
     x_range: tuple = field(default=(-1.0, 1.0))
 
     def __post_init__(self):
-        beta0 = np.atleast_1d(np.asarray(self.beta0, dtype=np.float64))
-        k = beta0.size
-        beta1 = np.asarray(self.beta1, dtype=np.float64)
-        beta1 = beta1[:, None] if beta1.ndim == 1 else beta1
-        if beta0.ndim != 1 or beta1.ndim != 2 or beta1.shape[0] != k:
-            raise ValueError(f"beta0 must be (k,) and beta1 (k, d); got {beta0.shape} and {beta1.shape}")
-        d = beta1.shape[1]
+        beta0, beta1 = gate_arrays(self.beta0, self.beta1)
+        k, d = beta1.shape
         eta0 = np.asarray(self.eta0, dtype=np.float64)
         eta1 = np.asarray(self.eta1, dtype=np.float64)
         if eta0.ndim != 2 or eta0.shape[0] != k:
