@@ -175,7 +175,7 @@ def gumbel_logpdf(g) -> np.ndarray:
 def gumbel_max(logits, axis: int = -1, *, rng) -> np.ndarray:
     r"""One exact draw per row from :math:`\mathrm{softmax}(\ell)`: :math:`\arg\max_i (\ell_i + G_i)`.
 
-    The Gumbel-max trick (Gumbel 1954; Maddison, Tarlow & Minka 2014; Jang et al. 2017, eq. 1):
+    The Gumbel-max trick (Gumbel 1954; Maddison, Tarlow & Minka 2014; Jang et al. 2017):
     with :math:`G_i` independent standard Gumbel,
     :math:`P(\arg\max_i(\ell_i + G_i) = k) = e^{\ell_k} / \sum_j e^{\ell_j}`. Tokens with logit
     ``-inf`` are never drawn.
@@ -200,7 +200,7 @@ def gumbel_max(logits, axis: int = -1, *, rng) -> np.ndarray:
 
 
 def gumbel_softmax(logits, tau, axis: int = -1, *, rng, hard: bool = False) -> np.ndarray:
-    r"""A relaxed one-hot sample: :math:`y = \mathrm{softmax}((\ell + G)/\tau)` (Jang et al. 2017, eq. 2).
+    r"""A relaxed one-hot sample: :math:`y = \mathrm{softmax}((\ell + G)/\tau)` (Jang et al. 2017).
 
     The law of :math:`y` is the Gumbel-softmax / Concrete distribution (Maddison et al. 2017) with
     class probabilities :math:`\pi = \mathrm{softmax}(\ell)` and temperature :math:`\tau`; its density
@@ -251,8 +251,8 @@ def gumbel_softmax(logits, tau, axis: int = -1, *, rng, hard: bool = False) -> n
 def concrete_logpdf(y, logits, tau, axis: int = -1) -> np.ndarray:
     r"""Log-density of the Concrete / Gumbel-softmax distribution at points ``y`` of the simplex.
 
-    With :math:`\pi = \mathrm{softmax}(\ell)` and :math:`K` classes (Jang et al. 2017, eq. 3;
-    Maddison et al. 2017, Definition 1 with :math:`\alpha = \pi`, :math:`\lambda = \tau`):
+    With :math:`\pi = \mathrm{softmax}(\ell)` and :math:`K` classes (the density of Jang et al. 2017,
+    which is Maddison et al.'s Concrete density with :math:`\alpha = \pi`, :math:`\lambda = \tau`):
 
     .. math::
 
