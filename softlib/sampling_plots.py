@@ -157,7 +157,7 @@ def plot_concrete_ternary(logits, taus, *, samples=500, seed=0, resolution=48, s
         ax = fig.subplots()
         lp = logp[temperature]
         mesh = ax.tripcolor(tri, lp, shading="gouraud", cmap="viridis", vmin=lp.max() - span, vmax=lp.max())
-        dots = ax.scatter(*pts[tau].T, s=5, color="white", edgecolors="k", linewidths=0.3)
+        dots = ax.scatter(*pts[temperature].T, s=5, color="white", edgecolors="k", linewidths=0.3)
         corners = to_ternary(np.eye(3))
         ax.plot(*np.vstack([corners, corners[:1]]).T, color="k", lw=1)
         for k, (x, yy) in enumerate(corners):
