@@ -240,11 +240,13 @@ def gumbel_softmax(logits, tau, axis: int = -1, *, rng, hard: bool = False) -> n
     tau = _positive(tau, "tau")
     x, dtype, ax = _logits(logits, axis)
     z = x + gumbel(x.shape, rng=rng)
+    with np.errstate(over="ignore"):  # a gap beyond the float range is -inf: probability 0
+        z = (z - np.max(z, axis=-1, keepdims=True)) / tau  # <= 0: cannot overflow upwards
     if hard:
         y = np.zeros_like(z)
         np.put_along_axis(y, np.argmax(z, axis=-1)[..., None], 1.0, axis=-1)
     else:
-        y = softmax(z / tau, axis=-1)
+        y = softmax(z, axis=-1)
     return _back(y.astype(dtype, copy=False), ax)
 
 
@@ -358,15 +360,16 @@ def top_p_mask(logits, p, axis: int = -1, temperature: float = 1.0) -> np.ndarra
 
     Examples
     --------
-    >>> top_p_mask(np.log([0.5, 0.3, 0.15, 0.05]), 0.8)
+    >>> top_p_mask(np.log([0.5, 0.3, 0.15, 0.05]), 0.75)
     array([ True,  True, False, False])
-    >>> top_p_mask(np.log([0.5, 0.3, 0.15, 0.05]), 0.81)
+    >>> top_p_mask(np.log([0.5, 0.3, 0.15, 0.05]), 0.85)
     array([ True,  True,  True, False])
     """
     p = _fraction(p, "p", low_open=True)
     t = _temperature(temperature)
     x, _, ax = _logits(logits, axis)
-    probs = softmax(x / t, axis=-1)
+    with np.errstate(over="ignore"):  # a gap beyond the float range is -inf: probability 0
+        probs = softmax((x - np.max(x, axis=-1, keepdims=True)) / t, axis=-1)
     order = np.argsort(-x, axis=-1, kind="stable")
     sorted_x = np.take_along_axis(x, order, axis=-1)
     sorted_p = np.take_along_axis(probs, order, axis=-1)
@@ -542,4 +545,6 @@ def sample(logits, *, rng, temperature: float = 1.0, mask=None, axis: int = -1) 
         x = np.where(m, x, -np.inf)
         if x.size and not np.isfinite(x).any(axis=-1).all():
             raise ValueError("the mask removes every token of a row")
-    return gumbel_max(x / t, rng=rng)
+    with np.errstate(over="ignore"):  # a gap beyond the float range is -inf: probability 0
+        shifted = (x - np.max(x, axis=-1, keepdims=True)) / t
+    return gumbel_max(shifted, rng=rng)

@@ -90,6 +90,16 @@ def test_gumbel_softmax_small_tau_finite(dtype, tau):
     assert np.all(y[0, 3] == 0)
 
 
+def test_extreme_logits_and_small_temperatures_stay_finite():
+    x = np.array([[1.7e308, -1.7e308, 0.0, -np.inf], [1e300, 1e300, -5.0, 3.0]])
+    for tau in (1e-3, 1e-6):
+        y = sm.gumbel_softmax(x, tau, rng=rng())
+        assert np.isfinite(y).all() and np.allclose(y.sum(-1), 1.0)
+    assert sm.top_p_mask(x, 0.5, temperature=1e-3)[:, 0].all()
+    assert sm.sample(x, rng=rng(), temperature=1e-3)[0] == 0
+    assert np.isfinite(sm.concrete_logpdf([0.999, 0.001], [300.0, -300.0], 1e-3))
+
+
 def test_gumbel_softmax_hard_and_axis():
     logits = np.log(np.array([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]]))
     h = sm.gumbel_softmax(logits, 0.5, axis=0, rng=rng(), hard=True)
