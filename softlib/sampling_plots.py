@@ -240,11 +240,12 @@ def plot_thresholds(logits, informative, temperatures, *, shown=400, **rule_kwar
     order = np.argsort(-logits)[:shown]
     ranks = np.arange(1, shown + 1)
     rules = list(rule_masks(logits, 1.0, **rule_kwargs))[1:]
-    thresholds, masses = {}, {}
+    thresholds, masses, kept = {}, {}, {}
     for t in temperatures:
         masks = rule_masks(logits, t, **rule_kwargs)
         thresholds[t] = {r: logits[masks[r]].min() for r in rules}
         masses[t] = {r: noise_mass(logits, informative, masks[r], t) for r in masks}
+        kept[t] = {r: int(masks[r].sum()) for r in rules}
     curve = {r: np.array([masses[t][r] for t in temperatures]) for r in masses[temperatures[0]]}
 
     def draw(fig, temperature):
@@ -267,8 +268,8 @@ def plot_thresholds(logits, informative, temperatures, *, shown=400, **rule_kwar
                 line.set_ydata([thresholds[temperature][r]] * 2)
             for r, m in marks.items():
                 m.set_data([temperature], [masses[temperature][r]])
-            kept = {r: int(rule_masks(logits, temperature, **rule_kwargs)[r].sum()) for r in rules}
-            title.set_text(f"T = {temperature:g}; kept: " + ", ".join(f"{r} {v}" for r, v in kept.items()))
+            counts = ", ".join(f"{r} {v}" for r, v in kept[temperature].items())
+            title.set_text(f"T = {temperature:g}; kept: {counts}")
             return [*lines.values(), title, *marks.values()]
 
         update(temperature)
