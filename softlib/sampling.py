@@ -30,8 +30,6 @@ import math
 import operator
 
 import numpy as np
-from scipy.special import gammaln, xlogy
-
 from .ops import log_softmax, logsumexp, softmax
 
 __all__ = ["gumbel", "gumbel_max", "gumbel_softmax", "concrete_logpdf", "gumbel_logpdf",
@@ -313,7 +311,7 @@ def concrete_logpdf(y, logits, tau, axis: int = -1) -> np.ndarray:
         log_y = np.log(yb)
     inside = np.all(yb > 0, axis=-1)
     log_y = np.where(inside[..., None], log_y, 0.0)  # boundary points: filled in below
-    out = (gammaln(K) + (K - 1) * math.log(tau) + np.sum(log_pi - (tau + 1.0) * log_y, axis=-1)
+    out = (math.lgamma(K) + (K - 1) * math.log(tau) + np.sum(log_pi - (tau + 1.0) * log_y, axis=-1)
            - K * logsumexp(log_pi - tau * log_y, axis=-1))
     return np.where(inside, out, -np.inf)
 
@@ -450,7 +448,8 @@ def entropy(logits, axis: int = -1) -> np.ndarray:
     """
     x, _, _ = _logits(logits, axis)
     p = softmax(x, axis=-1)
-    return -np.sum(xlogy(p, p), axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.sum(np.where(p > 0, p * np.log(p), 0.0), axis=-1)  # 0 log 0 = 0
 
 
 def dispersion_bounds(logits, temperature: float = 1.0, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
