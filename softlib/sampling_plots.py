@@ -138,7 +138,8 @@ def plot_concrete_ternary(logits, taus, *, samples=500, seed=0, resolution=48, s
     closed-form log-density on a ternary plot.
 
     The colour shows :math:`\log p(y)` from :func:`softlib.sampling.concrete_logpdf`, on a scale from
-    its maximum on the grid down ``span`` nats (darker: lower). The samples are drawn with the same
+    its 97th percentile on the grid (brighter values are clipped: for small ``tau`` the density
+    diverges at the corners) down ``span`` nats (darker: lower). The samples are drawn with the same
     seed at every ``tau`` (the same Gumbel noise), so scrubbing ``tau`` moves each point continuously.
     Redraws move the artists in place.
     """
@@ -156,7 +157,8 @@ def plot_concrete_ternary(logits, taus, *, samples=500, seed=0, resolution=48, s
     def draw(fig, temperature):
         ax = fig.subplots()
         lp = logp[temperature]
-        mesh = ax.tripcolor(tri, lp, shading="gouraud", cmap="viridis", vmin=lp.max() - span, vmax=lp.max())
+        top = np.percentile(lp, 97)  # the corners diverge for small tau: scale on the bulk
+        mesh = ax.tripcolor(tri, lp, shading="gouraud", cmap="viridis", vmin=top - span, vmax=top)
         dots = ax.scatter(*pts[temperature].T, s=5, color="white", edgecolors="k", linewidths=0.3)
         corners = to_ternary(np.eye(3))
         ax.plot(*np.vstack([corners, corners[:1]]).T, color="k", lw=1)
@@ -164,8 +166,8 @@ def plot_concrete_ternary(logits, taus, *, samples=500, seed=0, resolution=48, s
             ax.annotate(f"class {k + 1}\nπ = {pi[k]:.2f}", (x, yy), ha="center",
                         va="top" if yy < 0.5 else "bottom", xytext=(0, -4 if yy < 0.5 else 4),
                         textcoords="offset points", fontsize=8)
-        text = ax.text(0.0, 0.83, "", fontsize=9, va="top")
-        ax.set(xlim=(-0.12, 1.12), ylim=(-0.16, 1.0), aspect="equal")
+        text = ax.text(-0.14, 0.98, "", fontsize=9, va="top")
+        ax.set(xlim=(-0.16, 1.16), ylim=(-0.16, 1.0), aspect="equal")
         ax.set_axis_off()
         ax.set_title("Gumbel-softmax samples over the Concrete log-density", fontsize=10)
 
@@ -173,9 +175,10 @@ def plot_concrete_ternary(logits, taus, *, samples=500, seed=0, resolution=48, s
             tau = temperature
             lp = logp[tau]
             mesh.set_array(lp)
-            mesh.set_clim(lp.max() - span, lp.max())
+            top = np.percentile(lp, 97)
+            mesh.set_clim(top - span, top)
             dots.set_offsets(pts[tau])
-            text.set_text(f"τ = {tau:g}\nmax coordinate > 0.95:\n{near[tau]:.0%} of samples")
+            text.set_text(f"τ = {tau:g}\n{near[tau]:.0%} of samples\nwithin 0.05 of a corner")
             return [mesh, dots, text]
 
         update(temperature)
@@ -232,13 +235,13 @@ def noise_mass(logits, informative, mask, temperature):
 RULE_COLORS = {"plain": "0.5", "top-k": "C0", "top-p": "C1", "min-p": "C2", "top-nσ": "C3"}
 
 
-def plot_thresholds(logits, informative, temperatures, *, shown=400, **rule_kwargs):
-    """``draw(fig, temperature)``: the sorted logits (largest ``shown``) with every rule's threshold at
+def plot_thresholds(logits, informative, temperatures, **rule_kwargs):
+    """``draw(fig, temperature)``: the sorted logits with every rule's threshold at
     the temperature of the slider (left), and each rule's probability of drawing a noise token against
     the temperature (right, a marker at the slider's value)."""
     temperatures = [float(t) for t in temperatures]
-    order = np.argsort(-logits)[:shown]
-    ranks = np.arange(1, shown + 1)
+    order = np.argsort(-logits)
+    ranks = np.arange(1, logits.size + 1)
     rules = list(rule_masks(logits, 1.0, **rule_kwargs))[1:]
     thresholds, masses, kept = {}, {}, {}
     for t in temperatures:
@@ -251,7 +254,7 @@ def plot_thresholds(logits, informative, temperatures, *, shown=400, **rule_kwar
     def draw(fig, temperature):
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
         good = informative[order]
-        ax.scatter(ranks[~good], logits[order][~good], s=4, color="0.6", label="noise tokens")
+        ax.plot(ranks[~good], logits[order][~good], color="0.6", lw=2, label="noise tokens")
         ax.scatter(ranks[good], logits[order][good], s=18, color="k", marker="D", label="informative")
         lines = {r: ax.axhline(0.0, color=RULE_COLORS[r], lw=1.5, label=r) for r in rules}
         ax.set(xscale="log", xlabel="rank of the token", ylabel="logit (kept: at or above a line)")
@@ -260,6 +263,9 @@ def plot_thresholds(logits, informative, temperatures, *, shown=400, **rule_kwar
             ax2.semilogx(temperatures, c, color=RULE_COLORS[r], label=r)
         marks = {r: ax2.plot([], [], "o", color=RULE_COLORS[r], ms=5)[0] for r in curve}
         ax2.set(xlabel="temperature T", ylabel="P(draw a noise token)", ylim=(-0.03, 1.03))
+        ticks = [t for t in (0.5, 1, 2, 4, 8) if temperatures[0] <= t <= temperatures[-1]]
+        ax2.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax2.minorticks_off()
         title = ax.text(0.02, 0.03, "", transform=ax.transAxes, fontsize=7)
         fig.tight_layout()
 
