@@ -90,7 +90,8 @@ def _thresholds(rows: np.ndarray, top: np.ndarray, ext: np.dtype, scale: float, 
     todo, k = np.arange(m), min(n, 32)
     while todo.size:
         d = (top_e[todo, None] - xs[todo, :k].astype(ext)) * ext.type(scale)
-        size, th = solve(d)
+        with np.errstate(invalid="ignore"):  # -inf entries: inf - inf in the running sums
+            size, th = solve(d)
         done = (size < k) | (k == n)
         theta[todo[done]] = th[done]
         todo, k = todo[~done], min(n, 4 * k)
