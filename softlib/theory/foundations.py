@@ -26,6 +26,7 @@ __all__ = [
     "numerical_jacobian",
     "simulate_comparisons",
     "bradley_terry_mm",
+    "bradley_terry_standard_errors",
 ]
 
 
@@ -180,3 +181,24 @@ def bradley_terry_mm(wins, n_iter: int = 500, tol: float = 1e-12) -> np.ndarray:
             return new
         w = new
     return w
+
+
+def bradley_terry_standard_errors(strengths, games) -> np.ndarray:
+    r"""Asymptotic standard errors of the fitted log-strengths :math:`\log w_i` (centred: mean 0).
+
+    The inverse Fisher information of the Bradley-Terry likelihood, :math:`I = \sum_{i<j} n_{ij}
+    p_{ij}(1 - p_{ij})(e_i - e_j)(e_i - e_j)^\top` with :math:`p_{ij} = w_i / (w_i + w_j)`, taken as a
+    pseudo-inverse because only differences of log-strengths are identified.
+
+    Examples
+    --------
+    >>> bradley_terry_standard_errors([1.0, 1.0], games=np.array([[0, 100], [100, 0]])).round(3)
+    array([0.1, 0.1])
+    """
+    w = np.asarray(strengths, dtype=np.float64)
+    games = np.broadcast_to(np.asarray(games, dtype=np.float64), (w.size, w.size))
+    p = w[:, None] / (w[:, None] + w[None, :])
+    weight = games * p * p.T
+    np.fill_diagonal(weight, 0.0)
+    info = np.diag(weight.sum(axis=1)) - weight
+    return np.sqrt(np.diag(np.linalg.pinv(info)))
