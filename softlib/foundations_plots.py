@@ -161,19 +161,22 @@ def simplex_figure(alphas, scales, z=None, curve_scales=None):
     rgba = _support_rgba()
 
     def draw(fig, alpha, scale):
+        import matplotlib.pyplot as plt
+
         ax_s, ax_f = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1]})
         ax_s.fill(*CORNERS.T, facecolor="none", edgecolor="k", lw=0.8)
-        for (x, y), label in zip(CORNERS, ["$e_1$", "$e_2$", "$e_3$"]):
-            ax_s.annotate(label, (x, y), xytext=(x - 0.04 if x < 0.5 else x + 0.01, y + 0.02),
-                          fontsize="small")
+        for (x, y), label, (dx, dy) in zip(CORNERS, ["$e_1$", "$e_2$", "$e_3$"],
+                                           [(-0.07, -0.06), (0.02, -0.06), (0.03, 0.0)]):
+            ax_s.annotate(label, (x, y), xytext=(x + dx, y + dy), fontsize="small")
         points = ax_s.scatter(np.zeros(len(z)), np.zeros(len(z)), s=5, lw=0)
         for size, colour in _SUPPORT_COLOURS.items():
             ax_s.scatter([], [], s=12, color=colour, label=f"{size} non-zero")
         legend_s = ax_s.legend(loc="upper right", fontsize="x-small", frameon=False)
-        ax_s.set(xlim=(-0.05, 1.05), ylim=(-0.05, 0.95), aspect="equal", xticks=[], yticks=[])
+        ax_s.set(xlim=(-0.09, 1.09), ylim=(-0.09, 0.95), aspect="equal", xticks=[], yticks=[])
         ax_s.set_xlabel("probability simplex, 3 classes")
+        shades = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(alphas)))  # not the point colours
         for i, a in enumerate(alphas):
-            ax_f.semilogx(curve_scales, curves[i], color=f"C{i}", label=f"alpha = {a:g}")
+            ax_f.semilogx(curve_scales, curves[i], color=shades[i], label=f"alpha = {a:g}")
         (marker,) = ax_f.plot([], [], "ko", ms=6)
         ax_f.set(xlabel="logit scale (radius of the disc)", ylabel="fraction with an exact zero",
                  ylim=(-0.03, 1.03))

@@ -27,6 +27,9 @@ __all__ = [
     "simulate_comparisons",
     "bradley_terry_mm",
     "bradley_terry_standard_errors",
+    "fenchel_young_loss",
+    "choice_map_properties",
+    "top_k_softmax",
 ]
 
 
@@ -202,3 +205,73 @@ def bradley_terry_standard_errors(strengths, games) -> np.ndarray:
     np.fill_diagonal(weight, 0.0)
     info = np.diag(weight.sum(axis=1)) - weight
     return np.sqrt(np.diag(np.linalg.pinv(info)))
+
+
+def fenchel_young_loss(z, y: int, alpha: float) -> float:
+    r"""The Fenchel-Young loss of alpha-entmax at logits ``z`` (1-D) and label ``y`` (Blondel, Martins &
+    Niculae 2020, Definition 2, with the Tsallis regulariser of Peters et al. 2019).
+
+    :math:`L(z, y) = \langle p^\star, z\rangle + H^{\mathrm{T}}_\alpha(p^\star) - z_y` with
+    :math:`p^\star = \alpha\text{-entmax}(z)` (:math:`H^{\mathrm{T}}_\alpha(e_y) = 0`); its gradient in
+    :math:`z` is :math:`p^\star - e_y`. :math:`\alpha = 1` gives the cross-entropy
+    :math:`\mathrm{LSE}(z) - z_y`, :math:`\alpha = 2` the sparsemax loss of Martins & Astudillo (2016).
+
+    Examples
+    --------
+    >>> round(fenchel_young_loss(np.array([0.0, 0.0]), 0, 1.0), 12)  # log 2
+    0.69314718056
+    """
+    from ..foundations_plots import entmax
+
+    z = np.asarray(z, dtype=np.float64)
+    p = entmax(z, alpha)
+    return float(p @ z + tsallis_entropy(p, alpha) - z[y])
+
+
+def choice_map_properties(f: Callable, n: int = 6, rows: int = 200, seed: int = 0) -> dict[str, bool]:
+    r"""Four properties of a map ``f`` from logits (last axis) to weights, measured on random rows.
+
+    - ``"sums to one"``: every output row sums to 1 (within 1e-12);
+    - ``"exact zeros"``: some output is exactly 0 on rows of logit scale 3;
+    - ``"shift invariant"``: :math:`f(z + 1.7) = f(z)` within 1e-12;
+    - ``"odds ignore other items"``: the odds :math:`f(z)_0 / f(z)_1` do not change (1e-9 relative)
+      when item 2 is removed (Luce's independence of irrelevant alternatives), on rows of scale 0.5.
+
+    Examples
+    --------
+    >>> import softlib
+    >>> choice_map_properties(softlib.softmax)
+    {'sums to one': True, 'exact zeros': False, 'shift invariant': True, 'odds ignore other items': True}
+    """
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(rows, n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        full = f(0.5 * z)
+        rest = f(0.5 * np.delete(z, 2, axis=1))
+        odds_full, odds_rest = full[:, 0] / full[:, 1], rest[:, 0] / rest[:, 1]
+    same_odds = np.isclose(odds_full, odds_rest, rtol=1e-9, atol=0) | (np.isnan(odds_full) & np.isnan(odds_rest))
+    return {
+        "sums to one": bool(np.all(np.abs(f(z).sum(axis=-1) - 1) < 1e-12)),
+        "exact zeros": bool(np.any(f(3 * z) == 0)),
+        "shift invariant": bool(np.allclose(f(z + 1.7), f(z), rtol=0, atol=1e-12)),
+        "odds ignore other items": bool(np.all(same_odds)),
+    }
+
+
+def top_k_softmax(z, k: int) -> np.ndarray:
+    r"""Softmax over the ``k`` largest logits of each row (last axis), exactly 0 elsewhere: the top-K
+    gate of sparse mixtures of experts (Shazeer et al. 2017), without its noise. Ties at the k-th
+    largest value keep every tied entry.
+
+    Examples
+    --------
+    >>> top_k_softmax(np.log([1.0, 3.0, 2.0]), 2).round(3)
+    array([0. , 0.6, 0.4])
+    """
+    from ..ops import softmax
+
+    z = np.asarray(z, dtype=np.float64)
+    if not 1 <= k <= z.shape[-1]:
+        raise ValueError(f"k must be between 1 and {z.shape[-1]}, got {k}")
+    keep = z >= np.sort(z, axis=-1)[..., -k, None]
+    return np.where(keep, softmax(np.where(keep, z, -np.inf)), 0.0)
