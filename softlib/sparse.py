@@ -2,7 +2,7 @@ r"""Sparse alternatives to softmax: sparsemax, 1.5-entmax and alpha-entmax, with
 
 All three map a vector of logits :math:`z \in \mathbb{R}^n` to a point of the probability simplex
 :math:`\Delta^{n-1}` that may hold exact zeros. They are the maximisers of a regularised linear score
-(Peters, Niculae & Martins 2019, eq. 8):
+(Peters, Niculae & Martins 2019):
 
 .. math::
 
@@ -134,7 +134,7 @@ def _entmax15_solve(d: np.ndarray):
     mean = np.cumsum(d, axis=-1) / k
     var = np.cumsum(d * d, axis=-1) / k - mean * mean
     # In the shifted frame y = x - max x = -d: tau_k = -mean_k - sqrt(max(1/k - var_k, 0)), and the
-    # support is the largest k with y_k > tau_k (Peters et al., Algorithm 2).
+    # support is the largest k with y_k > tau_k (Peters et al.'s exact algorithm).
     root = np.sqrt(np.maximum(1 / k - var, 0))
     size = np.maximum(np.count_nonzero(d < mean + root, axis=-1), 1)
     mask = _support_mask(d, size)
@@ -166,9 +166,9 @@ def sparsemax(x, axis: int = -1) -> np.ndarray:
         \operatorname{sparsemax}(z) = \operatorname*{argmin}_{p \in \Delta^{n-1}} \lVert p - z\rVert^2
         = [z - \tau(z)]_+,
 
-    (Martins & Astudillo 2016, eqs. 2-3). With :math:`u` the logits sorted descending, the support
+    (Martins & Astudillo 2016). With :math:`u` the logits sorted descending, the support
     size is :math:`k(z) = \max\{k : 1 + k u_k > \sum_{j \le k} u_j\}` and
-    :math:`\tau = (\sum_{j \le k(z)} u_j - 1) / k(z)` (their Proposition 1 and Algorithm 1): one sort
+    :math:`\tau = (\sum_{j \le k(z)} u_j - 1) / k(z)` (their closed form, Algorithm 1): one sort
     per row, ``O(n log n)``. Like softmax it is invariant to adding a constant to every logit; unlike
     softmax it is not smooth and returns exact zeros, more of them the larger the logits' scale.
 
@@ -202,8 +202,8 @@ def entmax15(x, axis: int = -1) -> np.ndarray:
     r"""1.5-entmax of ``x`` along ``axis``: :math:`p_i = [z_i / 2 - \tau]_+^2` with :math:`\sum_i p_i = 1`.
 
     The maximiser of :math:`\langle p, z\rangle + H^{\mathrm{T}}_{1.5}(p)` over the simplex (Peters,
-    Niculae & Martins 2019, eq. 8 at :math:`\alpha = 1.5`). The threshold is exact, from one sort per
-    row (their Algorithm 2): with :math:`x = z/2` sorted descending and, for each candidate support
+    Niculae & Martins 2019, at :math:`\alpha = 1.5`). The threshold is exact, from one sort per
+    row (their sort-based algorithm): with :math:`x = z/2` sorted descending and, for each candidate support
     size :math:`k`, the mean :math:`\mu_k` and the mean square :math:`m_k` of its first :math:`k`
     entries,
 
@@ -260,7 +260,7 @@ def entmax_bisect(x, alpha, axis: int = -1, n_iter: int = 50) -> np.ndarray:
     r"""alpha-entmax of ``x`` along ``axis``, for any :math:`\alpha \ge 1`, by bisection on the threshold.
 
     :math:`p_i = [(\alpha - 1) z_i - \tau]_+^{1/(\alpha - 1)}` with :math:`\sum_i p_i = 1` (Peters,
-    Niculae & Martins 2019, eq. 9). Writing :math:`y = z - \max z` and the threshold as
+    Niculae & Martins 2019). Writing :math:`y = z - \max z` and the threshold as
     :math:`\tau = (\alpha - 1)\max z - e^{(\alpha - 1)s}`, each output is
 
     .. math::

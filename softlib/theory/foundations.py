@@ -2,11 +2,11 @@ r"""The mathematics of softmax and of its sparse relatives: small pure functions
 
 - Entropies: Shannon's :math:`H(p) = -\sum_i p_i \log p_i` and Tsallis's
   :math:`H^{\mathrm{T}}_\alpha(p) = (1 - \sum_i p_i^\alpha) / (\alpha(\alpha - 1))` (Peters, Niculae &
-  Martins 2019, eq. 7), which tends to Shannon's as :math:`\alpha \to 1`.
+  Martins 2019), which tends to Shannon's as :math:`\alpha \to 1`.
 - Jacobians: softmax's :math:`\operatorname{diag}(s) - s s^\top` (the Hessian of log-sum-exp) and
   alpha-entmax's :math:`\operatorname{diag}(g) - g g^\top / \sum_i g_i` with :math:`g_i = p_i^{2-\alpha}`
-  on the support (Peters et al. 2019, Proposition 2; sparsemax's :math:`\operatorname{diag}(1_S) - 1_S
-  1_S^\top / |S|` at :math:`\alpha = 2`, Martins & Astudillo 2016, eq. 12), and central finite
+  on the support (Peters et al. 2019; sparsemax's :math:`\operatorname{diag}(1_S) - 1_S
+  1_S^\top / |S|` at :math:`\alpha = 2`, Martins & Astudillo 2016), and central finite
   differences to check them.
 - Luce's choice model: Bradley-Terry strengths fitted by the minorise-maximise iteration of
   Hunter (2004), and pairwise comparisons simulated from given strengths.
@@ -55,7 +55,7 @@ def entropy(p) -> np.ndarray:
 
 
 def tsallis_entropy(p, alpha: float) -> np.ndarray:
-    r"""Tsallis alpha-entropy along the last axis (Peters, Niculae & Martins 2019, eq. 7).
+    r"""Tsallis alpha-entropy along the last axis (Peters, Niculae & Martins 2019).
 
     :math:`H^{\mathrm{T}}_\alpha(p) = \frac{1 - \sum_i p_i^\alpha}{\alpha(\alpha - 1)}` for
     :math:`\alpha \ne 1`; Shannon's :func:`entropy` at :math:`\alpha = 1`. At :math:`\alpha = 2` it is
@@ -95,8 +95,8 @@ def entmax_jacobian(p, alpha: float) -> np.ndarray:
     r"""The Jacobian of alpha-entmax at the output ``p``: :math:`\operatorname{diag}(g) - g g^\top / \sum_i g_i`.
 
     :math:`g_i = p_i^{2 - \alpha}` where :math:`p_i > 0` and 0 elsewhere (Peters, Niculae & Martins
-    2019, Proposition 2). :math:`\alpha = 1` gives :func:`softmax_jacobian`; :math:`\alpha = 2` gives
-    sparsemax's :math:`\operatorname{diag}(1_S) - 1_S 1_S^\top / |S|` (Martins & Astudillo 2016, eq. 12).
+    2019). :math:`\alpha = 1` gives :func:`softmax_jacobian`; :math:`\alpha = 2` gives
+    sparsemax's :math:`\operatorname{diag}(1_S) - 1_S 1_S^\top / |S|` (Martins & Astudillo 2016).
     Valid where the support does not change under a small move of the logits (no entry at the threshold).
 
     Examples
@@ -209,7 +209,7 @@ def bradley_terry_standard_errors(strengths, games) -> np.ndarray:
 
 def fenchel_young_loss(z, y: int, alpha: float) -> float:
     r"""The Fenchel-Young loss of alpha-entmax at logits ``z`` (1-D) and label ``y`` (Blondel, Martins &
-    Niculae 2020, Definition 2, with the Tsallis regulariser of Peters et al. 2019).
+    Niculae 2020, with the Tsallis regulariser of Peters et al. 2019).
 
     :math:`L(z, y) = \langle p^\star, z\rangle + H^{\mathrm{T}}_\alpha(p^\star) - z_y` with
     :math:`p^\star = \alpha\text{-entmax}(z)` (:math:`H^{\mathrm{T}}_\alpha(e_y) = 0`); its gradient in
