@@ -74,23 +74,45 @@ def _apply(name: str, x, axis, rowwise) -> np.ndarray:
     return y.astype(result, copy=False)
 
 
-def _thresholds(rows: np.ndarray, top: np.ndarray, ext: np.dtype, scale: float, solve) -> np.ndarray:
-    """``theta = scale * (max - tau)`` of every row, found on each row's largest entries.
+def _candidates(rows: np.ndarray, top: np.ndarray, reach: float):
+    """The entries within ``reach`` of their row's maximum, where every support lies: their flat
+    indices in ``rows``, their values, how many each row has, and a block of shape ``(m, K)`` holding
+    each row's candidates first and -inf after (``K`` the most in any row).
 
-    The rows are sorted once (the ``O(n log n)`` step); ``solve(d)`` then gets the gaps
+    A sparsemax output is at most 1, so its support spans less than 1 in ``z`` (less than 2 for
+    1.5-entmax, which halves the logits): ``x >= fl(max - reach)`` keeps every support entry, since a
+    float above ``max - reach`` is at least that rounded value. One comparison per entry, and only
+    the candidates are sorted.
+    """
+    m = rows.shape[0]
+    mask = rows >= (top - rows.dtype.type(reach))[:, None]
+    counts = np.count_nonzero(mask, axis=1)
+    index = np.flatnonzero(mask)
+    values = rows.reshape(-1)[index]
+    width = max(int(counts.max()), 1)
+    block = np.full(m * width, -np.inf, dtype=rows.dtype)
+    first = np.cumsum(counts) - counts  # where each row's candidates start in ``index``
+    block[np.arange(index.size) + np.repeat(np.arange(m) * width - first, counts)] = values
+    return index, values, counts, block.reshape(m, width)
+
+
+def _thresholds(block: np.ndarray, top: np.ndarray, ext: np.dtype, scale: float, solve) -> np.ndarray:
+    """``theta = scale * (max - tau)`` of every row, from its candidates ``block``.
+
+    The candidates are sorted (the ``O(n log n)`` step); ``solve(d)`` then gets the gaps
     ``d = scale * (max - x)`` of the first ``k`` sorted entries (ascending, in ``ext``) and returns each
     row's support size and ``theta`` as if the row ended there. A row whose support ends before ``k``
     is done (the support is a prefix of the sorted row); the others are solved again on 4 times as
     many entries. Most supports are short, so the sums run over a few columns only.
     """
-    m, n = rows.shape
-    xs = np.sort(rows, axis=-1)[:, ::-1]
+    m, n = block.shape
+    xs = np.sort(block, axis=-1)[:, ::-1]
     top_e = top.astype(ext)
     theta = np.empty(m, dtype=ext)
     todo, k = np.arange(m), min(n, 32)
     while todo.size:
         d = (top_e[todo, None] - xs[todo, :k].astype(ext)) * ext.type(scale)
-        with np.errstate(invalid="ignore"):  # -inf entries: inf - inf in the running sums
+        with np.errstate(invalid="ignore"):  # -inf padding: inf - inf in the running sums
             size, th = solve(d)
         done = (size < k) | (k == n)
         theta[todo[done]] = th[done]
@@ -98,18 +120,18 @@ def _thresholds(rows: np.ndarray, top: np.ndarray, ext: np.dtype, scale: float, 
     return theta
 
 
-def _outputs(rows: np.ndarray, top: np.ndarray, theta: np.ndarray, ext: np.dtype, scale: float,
-             power: int) -> np.ndarray:
-    """``[theta - scale * (max - x)]_+ ** power``, computed in ``ext`` on the entries above the
-    threshold only (exactly 0 elsewhere, -inf entries included)."""
-    work = rows.dtype
-    tau = (top.astype(ext) - theta / ext.type(scale)).astype(work)
-    below = np.nextafter(np.nextafter(tau, -np.inf), -np.inf)  # slack for the rounding of tau
-    r, c = np.nonzero(rows > below[:, None])
-    v = np.maximum(theta[r] - (top.astype(ext)[r] - rows[r, c].astype(ext)) * ext.type(scale), 0)
-    p = np.zeros(rows.shape, dtype=work)
-    p[r, c] = (v * v if power == 2 else v).astype(work)
-    return p
+def _sparse_map(rows: np.ndarray, top: np.ndarray, scale: float, power: int, solve) -> np.ndarray:
+    """``[theta - scale * (max - x)]_+ ** power`` with ``theta`` from ``solve``, computed in the
+    extended dtype on the candidates only (exactly 0 elsewhere, -inf entries included)."""
+    ext = _extended(rows.dtype)
+    rows = np.ascontiguousarray(rows)
+    index, values, counts, block = _candidates(rows, top, reach=1.0 / scale)
+    theta = _thresholds(block, top, ext, scale, solve)
+    v = np.repeat(theta, counts) - (np.repeat(top.astype(ext), counts) - values.astype(ext)) * ext.type(scale)
+    np.maximum(v, 0, out=v)
+    p = np.zeros(rows.size, dtype=rows.dtype)
+    p[index] = v * v if power == 2 else v
+    return p.reshape(rows.shape)
 
 
 def _support_mask(d: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -147,15 +169,11 @@ def _entmax15_solve(d: np.ndarray):
 
 
 def _sparsemax_rows(rows: np.ndarray, top: np.ndarray) -> np.ndarray:
-    ext = _extended(rows.dtype)
-    theta = _thresholds(rows, top, ext, 1.0, _sparsemax_solve)
-    return _outputs(rows, top, theta, ext, 1.0, power=1)
+    return _sparse_map(rows, top, 1.0, 1, _sparsemax_solve)
 
 
 def _entmax15_rows(rows: np.ndarray, top: np.ndarray) -> np.ndarray:
-    ext = _extended(rows.dtype)
-    theta = _thresholds(rows, top, ext, 0.5, _entmax15_solve)  # the gaps of x = z / 2
-    return _outputs(rows, top, theta, ext, 0.5, power=2)
+    return _sparse_map(rows, top, 0.5, 2, _entmax15_solve)  # the gaps of x = z / 2
 
 
 def sparsemax(x, axis: int = -1) -> np.ndarray:
