@@ -261,3 +261,18 @@ def test_jacobians_against_finite_differences(alpha):
 def test_bench_helper_reports_ratios():
     r = softlib.sparse._bench_rows(rows=16, n=64, repeats=1)
     assert r["sparsemax / softmax"] > 0 and r["entmax15 / softmax"] > 0
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_long_rows_of_ties_and_entries_at_the_reach(name):
+    """Every entry a candidate (all tied), and entries exactly 1 (sparsemax) or 2 (entmax15) below the
+    max, the edge of the candidates, in rows mixed with ordinary ones."""
+    f = FUNCTIONS[name]
+    np.testing.assert_allclose(f(np.full((3, 3000), -2.5)), 1 / 3000, rtol=1e-15)
+    reach = 1.0 if name == "sparsemax" else 2.0
+    x = np.zeros((4, 50))
+    x[0, 0], x[1, :2], x[2] = reach, [reach, reach - 1e-9], np.linspace(0, 3, 50)
+    y = f(x)
+    np.testing.assert_array_equal(y[0], np.eye(50)[0])
+    assert np.count_nonzero(y[1]) == 2 and np.count_nonzero(y[3]) == 50
+    np.testing.assert_allclose(y[2], EXACT[name](x[2]), rtol=1e-14, atol=0)
