@@ -22,10 +22,11 @@ an empty array gives an empty array of the same shape; complex and object input 
 row of NaN; -inf entries of other rows give exactly 0.
 
 Accuracy: :func:`sparsemax` and :func:`entmax15` compute the exact threshold of a sort (``O(n log n)``
-per row), in float64 for float32 input and in ``np.longdouble`` for float64 input (where it is wider than
+per row; only the entries within 1, or 2 for 1.5-entmax, of the row's maximum are sorted, since every
+support lies there), in float64 for float32 input and in ``np.longdouble`` for float64 input (where it is wider than
 float64, as on x86-64), with the support's sums taken relative to the row's maximum. Their outputs are
 then within 1 ULP of the exact values for every entry that is not tiny compared with the row's largest
-probability (``tests/test_sparse.py`` measures it against exact rational and 50-digit references).
+probability (``tests/test_sparse.py`` measures it against exact rational and 60-digit references).
 :func:`entmax_bisect` bisects on the threshold and serves any :math:`\alpha \ge 1`.
 """
 
