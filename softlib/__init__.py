@@ -14,3 +14,5 @@ from .ops import log_softmax, log_stablemax, logsumexp, softmax, softmax_topk, s
 
 __all__ = ["__version__", "isa", "isas", "log_softmax", "log_stablemax", "logsumexp", "softmax", "softmax_topk",
            "stablemax"]
+from .sparse import entmax15, entmax_bisect, sparsemax
+__all__ += ["entmax15", "entmax_bisect", "sparsemax"]
