@@ -179,9 +179,10 @@ def sinkhorn(logits, *, tol=None, max_iter=10000, return_history=False):
         hist.append(err)
         if err <= tol:
             break
+        if sweep == max_iter:
+            sweep = max_iter + 1  # not converged
+            break
         z = z - logsumexp(z, axis=0, keepdims=True)  # columns sum to 1
-    else:
-        sweep = max_iter + 1
     p = np.exp(z)
     return (p, sweep, hist) if return_history else (p, sweep)
 
