@@ -284,3 +284,73 @@ def test_trace_ends_at_the_output():
     np.testing.assert_allclose(t.out[-1], attention(q[None], k, v)[0], rtol=1e-12)
     s = k @ q / np.sqrt(8)
     np.testing.assert_allclose(t.d[-1], np.exp(s - s.max()).sum(), rtol=1e-12)
+
+
+# --------------------------------------------------------------- the chapters' helper modules
+def test_helpers_reject_bad_input():
+    from softlib.attention import depth, recurrent, softmax_free
+    q = np.ones((4, 3))
+    with pytest.raises(ValueError, match="order"):
+        recurrent.taylor_attention(q, q, q, -1)
+    with pytest.raises(ValueError, match="form"):
+        recurrent.taylor_attention(q, q, q, 2, form="loop")
+    with pytest.raises(ValueError, match="causal"):
+        recurrent.taylor_attention(q, q, q, 2, form="recurrent", causal=False)
+    with pytest.raises(ValueError, match="square"):
+        depth.sinkhorn(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="kind"):
+        depth.simulate_depth("plain", width=4, depth=2)
+    with pytest.raises(ValueError, match="k must be"):
+        softmax_free.statistical_topk_threshold(np.ones(8), 8)
+    with pytest.raises(ValueError, match="m must be"):
+        softmax_free.pool_landmarks(np.ones((4, 2)), 5)
+    with pytest.raises(ValueError, match="unknown kind"):
+        softmax_free.signal_weight("relu", 16)
+
+
+def test_taylor_identities():
+    from softlib.attention import recurrent
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(2, 3))
+    f = recurrent.taylor_features(x, 4, scale=0.7)
+    assert np.isclose(f[0] @ f[1], recurrent.taylor_exp(0.7 * x[0] @ x[1], 4))
+    s = np.linspace(-30, 30, 601)
+    for p in (2, 4, 6, 8):
+        assert recurrent.taylor_exp(s, p).min() > 0
+    assert recurrent.taylor_exp(-3.0, 3) < 0
+    q, k, v = rng.normal(size=(3, 20, 3))
+    for order in (0, 1, 3):
+        a, da = recurrent.taylor_attention(q, k, v, order)
+        b, db = recurrent.taylor_attention(q, k, v, order, form="recurrent")
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(da, db, rtol=1e-9)
+
+
+def test_softmax_free_identities():
+    from softlib.attention import softmax_free as sf
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(30, 4))
+    a = sf.gaussian_kernel(x, x)
+    # row-normalised Gaussian kernel = softmax(q.k / sqrt d - |k|^2 / (2 sqrt d))
+    s = x @ x.T / 2 - (x * x).sum(1)[None, :] / 4
+    w = np.exp(s - s.max(1, keepdims=True))
+    np.testing.assert_allclose(a / a.sum(1, keepdims=True), w / w.sum(1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(sf.newton_pinv(a[:5, :5] + np.eye(5), 60), np.linalg.inv(a[:5, :5] + np.eye(5)),
+                               rtol=1e-10, atol=1e-12)
+    # re-weighting in log form equals the power form where the power does not overflow
+    w = rng.dirichlet(np.ones(16))
+    x = np.maximum(16 * w - 1, 0) ** 15
+    np.testing.assert_allclose(sf.reweight(w), x / x.sum(), rtol=1e-12, atol=1e-300)
+    assert np.all(sf.reweight(np.full(8, 1 / 8)) == 1 / 8)  # no survivor: unchanged
+    np.testing.assert_allclose(sf.signal_weights(64)["softmax"].sum(), 1)
+
+
+def test_depth_helpers():
+    from softlib.attention import depth
+    a = depth.shaped_attention(np.random.default_rng(12).normal(size=(6, 6)), 3.0)
+    np.testing.assert_allclose(a.sum(1), 1, atol=1e-14)
+    p, sweeps, hist = depth.sinkhorn(np.random.default_rng(13).normal(size=(16, 16)), return_history=True)
+    assert hist[-1] <= 1e-12 and sweeps == len(hist)
+    np.testing.assert_allclose(p.sum(0), 1, atol=1e-11)
+    _, stuck = depth.sinkhorn(10 * np.random.default_rng(14).normal(size=(16, 16)), max_iter=3)
+    assert stuck == 4
