@@ -354,3 +354,26 @@ def test_depth_helpers():
     np.testing.assert_allclose(p.sum(0), 1, atol=1e-11)
     _, stuck = depth.sinkhorn(10 * np.random.default_rng(14).normal(size=(16, 16)), max_iter=3)
     assert stuck == 4
+
+
+@pytest.mark.skipif(not HAS_KERNEL, reason="the compiled blockwise kernel is not built")
+def test_kernel_never_forms_the_score_matrix():
+    # Peak resident memory grows by far less than one (n, m) float32 score matrix (16 MiB here) while
+    # the kernel runs; the full-matrix reference, for contrast, grows by at least that much.
+    code = ("import resource, sys, numpy as np\n"
+            "from softlib.attention import attention, blockwise_attention\n"
+            "r = np.random.default_rng(0)\n"
+            "q, k, v = (r.standard_normal((2048, 16), dtype=np.float32) for _ in range(3))\n"
+            "blockwise_attention(q[:8], k[:8], v[:8])\n"
+            "fn = blockwise_attention if sys.argv[1] == 'kernel' else attention\n"
+            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "fn(q, k, v)\n"
+            "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)")
+    grew = {}
+    for which in ("kernel", "full"):
+        out = subprocess.run([sys.executable, "-c", code, which], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        grew[which] = int(out.stdout.strip())
+    score_matrix = 2048 * 2048 * 4
+    assert grew["kernel"] < score_matrix / 4, grew
+    assert grew["full"] >= score_matrix, grew

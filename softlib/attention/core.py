@@ -253,7 +253,8 @@ def blockwise_attention(q, k, v, *, block=128, causal=False, scale=None):
     -------
     ndarray
         (..., n, dv), equal to ``attention(q, k, v, "softmax", scale=scale, causal=causal)`` within
-        float rounding. NaN in q, k or v gives NaN in the rows it reaches.
+        float rounding. NaN in q, k or v gives NaN in the rows it reaches; so does an infinite score
+        in the compiled kernel (the reference may then give a finite row).
 
     Examples
     --------
