@@ -490,4 +490,8 @@ PYBIND11_MODULE(_core, m) {
         "Test only: the largest ULP error of each path's float32 exp over every float in [lo, hi].");
   // SOFTLIB_ISA is applied by softlib/_dispatch.py right after this import, so that a bad value is a
   // plain ValueError naming the paths this CPU supports.
+
+  // Blockwise softmax attention (cpp/attention.cpp).
+  void softlib_bind_attention(py::module_ & m);
+  softlib_bind_attention(m);
 }
