@@ -8,7 +8,8 @@ The chapter *Softmax under quantisation* uses these functions:
   the convention of TFLite, Arm NN and ONNX Runtime for uint8, or int8 with ``zero_point = -128``);
 - :func:`softmax_bias_correction`: the constant that, added to every dequantised probability, makes the
   rows sum to one on average over a calibration set;
-- :func:`sqnr_db`: the signal-to-quantisation-noise ratio in decibels.
+- :func:`sqnr_db`: the signal-to-quantisation-noise ratio in decibels;
+- :func:`plot_quantised_softmax`: the chapter's interactive figure.
 
 Rounding and saturation
 -----------------------
@@ -35,6 +36,7 @@ __all__ = [
     "quantize_softmax",
     "softmax_bias_correction",
     "sqnr_db",
+    "plot_quantised_softmax",
 ]
 
 #: The accepted bit widths: 2 to 32.
@@ -318,3 +320,50 @@ def sqnr_db(reference, approximation) -> float:
     if noise == 0:
         return float("inf")
     return float(10 * np.log10(signal / noise))
+
+
+def plot_quantised_softmax(fig, frames: dict, bits: int, bins=None):
+    """Draw one row's probabilities and the held-out row sums at ``bits``; returns ``update(bits)``.
+
+    ``frames[bits]`` holds ``row`` (the float probabilities of one row, sorted descending),
+    ``row_hat`` (their dequantised values), ``sums`` and ``sums_fixed`` (held-out row sums before and
+    after :func:`softmax_bias_correction`). For :func:`softlib.viz.explore`: the update moves the
+    curves and bars in place and returns what it changed.
+    """
+    bins = np.linspace(0.0, 1.5, 61) if bins is None else bins
+    any_frame = next(iter(frames.values()))
+    rank = np.arange(1, any_frame["row"].size + 1)
+    ax_row, ax_sum = fig.subplots(1, 2)
+    ax_row.plot(rank, any_frame["row"], color="k", lw=1.5, label="float softmax")
+    (row_line,) = ax_row.step(rank, any_frame["row_hat"], where="mid", color="C0", lw=1.2,
+                              label="dequantised")
+    (step_line,) = ax_row.plot(rank, np.zeros_like(rank, dtype=float), color="C3", ls=":", lw=1,
+                               label="half a grid step")
+    ax_row.set(xscale="log", xlabel="entry of the row, largest first", ylabel="probability",
+               ylim=(0, 1.25 * float(any_frame["row"].max())))
+    leg_row = ax_row.legend(fontsize="x-small", loc="upper right")
+    width = bins[1] - bins[0]
+    before = ax_sum.bar(bins[:-1], np.zeros(bins.size - 1), width=width, align="edge", color="0.6",
+                        alpha=0.8, label="rounded")
+    after = ax_sum.bar(bins[:-1], np.zeros(bins.size - 1), width=width, align="edge", color="C0",
+                       alpha=0.7, label="rounded + beta")
+    ax_sum.axvline(1.0, color="k", lw=0.8)
+    ax_sum.set(xlabel="row sum (held-out rows)", ylabel="fraction of rows", ylim=(0, 1.05), xlim=(bins[0], bins[-1]))
+    leg_sum = ax_sum.legend(fontsize="x-small", loc="upper left")
+
+    def update(bits):
+        f = frames[bits]
+        row_line.set_ydata(f["row_hat"])
+        step_line.set_ydata(np.full(rank.size, 2.0 ** -bits / 2))
+        for bars, sums in ((before, f["sums"]), (after, f["sums_fixed"])):
+            h, _ = np.histogram(np.clip(sums, bins[0], bins[-1] - 1e-9), bins=bins)
+            for bar, v in zip(bars, h / max(len(sums), 1)):
+                bar.set_height(v)
+        ax_row.set_title(f"{bits} bits: {np.mean(f['row_hat'] == 0):.0%} of the row rounds to 0", fontsize="small")
+        ax_sum.set_title(f"mean sum {np.mean(f['sums']):.3f} -> {np.mean(f['sums_fixed']):.3f}", fontsize="small")
+        return [row_line, step_line, *ax_row.spines.values(), ax_row.title, leg_row,
+                *before, *after, *ax_sum.spines.values(), ax_sum.title, leg_sum]
+
+    update(bits)
+    fig.tight_layout()
+    return update
