@@ -553,7 +553,7 @@ def fit_fourier_pmf(counts, n_freqs: int, *, restarts: int = 4, seed: int = 0) -
     best = None
     for _ in range(max(1, restarts)):
         x0 = rng.normal(size=2 * (N + 1))
-        res = minimize(nll, x0, jac=True, method="L-BFGS-B", options={"maxiter": 2000})
+        res = minimize(nll, x0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
         if best is None or res.fun < best.fun:
             best = res
     a = best.x[:N + 1] + 1j * best.x[N + 1:]
@@ -616,11 +616,12 @@ def bimodal_bin_probs(n_bins: int, means=(-0.45, 0.35), sds=(0.12, 0.2), weights
     return p / p.sum()
 
 
-def plot_fourier_fit(fig, truth, counts, fits: dict, n_freqs, histogram=None):
-    """Draw the fit with ``n_freqs`` frequencies against the truth and the histogram; returns update.
+def plot_fourier_fit(fig, truth, counts, fits: dict, frequencies, histogram=None):
+    """Draw the fit with ``frequencies`` frequencies against the truth and the histogram.
 
-    ``fits`` maps a frequency count to its fitted pmf. For :func:`softlib.viz.explore`: the returned
-    ``update(n_freqs)`` moves the Fourier curve and the title in place and returns what it changed.
+    ``fits`` maps a frequency count to its fitted pmf. For :func:`softlib.viz.explore` (a control
+    named ``frequencies``): the returned ``update(frequencies)`` moves the Fourier curve and the
+    title in place and returns what it changed.
     """
     m = truth.size
     x = _bin_centres(m)
@@ -630,19 +631,19 @@ def plot_fourier_fit(fig, truth, counts, fits: dict, n_freqs, histogram=None):
     ax.plot(x, truth / width, color="k", lw=2, label="true density")
     if histogram is not None:
         ax.step(x, histogram / width, where="mid", color="C3", lw=1, alpha=0.7, label="softmax head (histogram)")
-    (line,) = ax.plot(x, fits[n_freqs] / width, color="C0", lw=2.2, label="Fourier head")
+    (line,) = ax.plot(x, fits[frequencies] / width, color="C0", lw=2.2, label="Fourier head")
     top = max(float(np.max(truth)), float(np.max(counts / counts.sum())),
               max(float(np.max(f)) for f in fits.values())) / width
     ax.set(xlabel="value (bin centre on [-1, 1])", ylabel="density", ylim=(0, 1.1 * top), xlim=(-1, 1))
     legend = ax.legend(fontsize="x-small", loc="upper left")
 
-    def update(n_freqs):
-        pmf = fits[n_freqs]
+    def update(frequencies):
+        pmf = fits[frequencies]
         line.set_ydata(pmf / width)
-        ax.set_title(f"N = {n_freqs} frequencies: KL(truth || fit) = {float(kl_divergence(truth, pmf)):.3f} nats",
+        ax.set_title(f"N = {frequencies} frequencies: KL(truth || fit) = {float(kl_divergence(truth, pmf)):.3f} nats",
                      fontsize="small")
         return [line, *ax.spines.values(), ax.title, legend]
 
-    update(n_freqs)
+    update(frequencies)
     fig.tight_layout()
     return update
