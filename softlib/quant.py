@@ -342,11 +342,10 @@ def plot_quantised_softmax(fig, frames: dict, bits: int, bins=None):
     ax_row.set(xscale="log", xlabel="entry of the row, largest first", ylabel="probability",
                ylim=(0, 1.25 * float(any_frame["row"].max())))
     leg_row = ax_row.legend(fontsize="x-small", loc="upper right")
-    width = bins[1] - bins[0]
-    before = ax_sum.bar(bins[:-1], np.zeros(bins.size - 1), width=width, align="edge", color="0.6",
-                        alpha=0.8, label="rounded")
-    after = ax_sum.bar(bins[:-1], np.zeros(bins.size - 1), width=width, align="edge", color="C0",
-                       alpha=0.7, label="rounded + beta")
+    before = ax_sum.stairs(np.zeros(bins.size - 1), bins, fill=True, color="0.6", alpha=0.8,
+                           label="rounded")
+    after = ax_sum.stairs(np.zeros(bins.size - 1), bins, fill=True, color="C0", alpha=0.7,
+                          label="rounded + beta")
     ax_sum.axvline(1.0, color="k", lw=0.8)
     ax_sum.set(xlabel="row sum (held-out rows)", ylabel="fraction of rows", ylim=(0, 1.05), xlim=(bins[0], bins[-1]))
     leg_sum = ax_sum.legend(fontsize="x-small", loc="upper left")
@@ -355,14 +354,13 @@ def plot_quantised_softmax(fig, frames: dict, bits: int, bins=None):
         f = frames[bits]
         row_line.set_ydata(f["row_hat"])
         step_line.set_ydata(np.full(rank.size, 2.0 ** -bits / 2))
-        for bars, sums in ((before, f["sums"]), (after, f["sums_fixed"])):
+        for patch, sums in ((before, f["sums"]), (after, f["sums_fixed"])):
             h, _ = np.histogram(np.clip(sums, bins[0], bins[-1] - 1e-9), bins=bins)
-            for bar, v in zip(bars, h / max(len(sums), 1)):
-                bar.set_height(v)
+            patch.set_data(h / max(len(sums), 1))
         ax_row.set_title(f"{bits} bits: {np.mean(f['row_hat'] == 0):.0%} of the row rounds to 0", fontsize="small")
         ax_sum.set_title(f"mean sum {np.mean(f['sums']):.3f} -> {np.mean(f['sums_fixed']):.3f}", fontsize="small")
         return [row_line, step_line, *ax_row.spines.values(), ax_row.title, leg_row,
-                *before, *after, *ax_sum.spines.values(), ax_sum.title, leg_sum]
+                before, after, *ax_sum.spines.values(), ax_sum.title, leg_sum]
 
     update(bits)
     fig.tight_layout()
