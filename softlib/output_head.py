@@ -3,7 +3,7 @@
 The chapter *The output head* uses these functions:
 
 - :func:`head_cost`: parameters and multiply-adds per token of a full, sampled, two-level
-  (hierarchical) and VQ-Logits head;
+  (hierarchical) and VQ-Logits head; :func:`time_full_head` times the full one;
 - :func:`numerical_rank`, :func:`fit_low_rank_softmax`: the softmax bottleneck of Yang et al. (2018):
   the log-probabilities of a softmax over ``d``-dimensional features form a matrix of rank at most
   ``d + 1``;
@@ -24,11 +24,13 @@ Everything is NumPy, float64, and small: the chapter's models are toys that run 
 from __future__ import annotations
 
 from contextlib import nullcontext
+import time
 
 import numpy as np
 
 __all__ = [
     "head_cost",
+    "time_full_head",
     "log_softmax_np",
     "numerical_rank",
     "fit_low_rank_softmax",
@@ -126,6 +128,38 @@ def head_cost(vocab_size: int, d_model: int, method: str = "full", *, n_samples:
         K = _positive_int(n_codes, "n_codes")
         return {"parameters": K * d, "multiply_adds": K * d, "exponentials": K}
     raise ValueError(f"unknown method {method!r}; expected 'full', 'sampled', 'two_level' or 'vq'")
+
+
+def time_full_head(vocab_sizes, d_model: int = 256, batch: int = 32, *, repeats: int = 5,
+                   seed: int = 0) -> np.ndarray:
+    """Milliseconds of a full head, ``softlib.softmax(h @ W.T)``, for each vocabulary size.
+
+    float32, ``batch`` positions, the best of ``repeats`` runs, with the BLAS limited to one thread
+    (where threadpoolctl is installed) so that a busy machine's thread scheduling does not hide the
+    linear growth in ``V``. A timing to show, never to assert.
+
+    Examples
+    --------
+    >>> ms = time_full_head([100, 200], d_model=8, batch=2, repeats=1)
+    >>> ms.shape, bool(np.all(ms > 0))
+    ((2,), True)
+    """
+    from . import softmax
+
+    rng = np.random.default_rng(seed)
+    d = _positive_int(d_model, "d_model")
+    h = rng.normal(size=(_positive_int(batch, "batch"), d)).astype(np.float32)
+    out = []
+    with _one_blas_thread():
+        for v in vocab_sizes:
+            W = rng.normal(size=(_positive_int(v, "vocab size"), d)).astype(np.float32)
+            best = np.inf
+            for _ in range(max(1, repeats)):
+                start = time.perf_counter()
+                softmax(h @ W.T, axis=-1)
+                best = min(best, time.perf_counter() - start)
+            out.append(1e3 * best)
+    return np.array(out)
 
 
 # --------------------------------------------------------------------------------------------------
