@@ -146,3 +146,22 @@ def test_bad_inputs():
         oh.tying_penalty(np.ones((2, 3)) / 3, np.array([0, 1]))
     with pytest.raises(ValueError):
         oh.smoothed_histogram(np.array([1.0, -1.0]))
+
+
+def test_plot_fourier_fit_updates_in_place():
+    from softlib.viz import explore
+
+    truth = oh.bimodal_bin_probs(20)
+    counts = np.bincount(np.random.default_rng(0).choice(20, size=100, p=truth), minlength=20).astype(float)
+    fits = {N: oh.fit_fourier_pmf(counts, N, restarts=1) for N in (1, 4)}
+    fx = explore(lambda fig, frequencies: oh.plot_fourier_fit(fig, truth, counts, fits, frequencies),
+                 {"frequencies": [1, 4]})
+    fig = fx.new_figure()
+    assert fx.render(fig, frequencies=1) != fx.render(fig, frequencies=4) and len(fig.axes) == 1
+
+
+def test_time_full_head():
+    ms = oh.time_full_head([50, 100], d_model=4, batch=2, repeats=2)
+    assert ms.shape == (2,) and np.all(ms > 0)
+    with pytest.raises(ValueError):
+        oh.time_full_head([0])

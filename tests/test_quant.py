@@ -182,3 +182,19 @@ def test_sqnr():
     assert qt.sqnr_db(x, 1.1 * x) == pytest.approx(20.0)
     with pytest.raises(ValueError):
         qt.sqnr_db(x, x[:10])
+
+
+def test_plot_quantised_softmax_updates_in_place():
+    from softlib.viz import explore
+
+    p = softlib.softmax(np.random.default_rng(0).normal(size=(40, 64)))
+    frames = {}
+    for b in (4, 8):
+        p_hat = qt.quantize_softmax(p, bits=b)[1]
+        beta = qt.softmax_bias_correction(p_hat[:20])
+        frames[b] = dict(row=np.sort(p[20])[::-1], row_hat=np.sort(p_hat[20])[::-1],
+                         sums=p_hat[20:].sum(-1), sums_fixed=(p_hat[20:] + beta).sum(-1))
+    fx = explore(lambda fig, bits: qt.plot_quantised_softmax(fig, frames, bits), {"bits": [4, 8]})
+    fig = fx.new_figure()
+    first, second = fx.render(fig, bits=4), fx.render(fig, bits=8)
+    assert first != second and len(fig.axes) == 2
