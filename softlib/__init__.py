@@ -11,6 +11,8 @@ namesakes::
 from ._dispatch import isa, isas
 from ._version import __version__
 from .ops import log_softmax, log_stablemax, logsumexp, softmax, softmax_topk, stablemax
+from . import losses
 
 __all__ = ["__version__", "isa", "isas", "log_softmax", "log_stablemax", "logsumexp", "softmax", "softmax_topk",
            "stablemax"]
+__all__ += ["losses"]
