@@ -271,7 +271,12 @@ def log_z_penalty_grad(logits, axis: int = -1, *, reduction: str = "none") -> np
 
 def _z(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Z-normalised rows (class axis last) and their standard deviations; constant rows give z = 0."""
-    centred = z - z.mean(axis=-1, keepdims=True)  # two passes: no cancellation when |mean| >> std
+    centred = z - z.mean(axis=-1, keepdims=True)  # centred first: no cancellation when |mean| >> std
+    centred -= centred.mean(axis=-1, keepdims=True)  # removes the rounding error of the first mean
+    # A constant row must give sigma = 0 exactly; its computed mean can differ from its value by
+    # rounding, which the correction above cancels, and max == min catches whatever is left.
+    constant = z.max(axis=-1, keepdims=True) == z.min(axis=-1, keepdims=True) if z.size else False
+    centred = np.where(constant, 0, centred).astype(z.dtype, copy=False)
     sigma = np.sqrt(np.mean(centred * centred, axis=-1, keepdims=True))
     with np.errstate(invalid="ignore", divide="ignore"):
         out = centred / sigma

@@ -55,8 +55,9 @@ def logit_scale_figure(logits, labels, example: int = 0, a: float = 1.0, b: floa
         ax_l.loglog(scales, zl, color="C1", label=f"Z-loss (a = {a:g}, b = {b:g})")
         (dot_ce,) = ax_l.plot([], [], "o", color="C0", ms=7)
         (dot_z,) = ax_l.plot([], [], "s", color="C1", ms=7)
-        ax_l.set(xlabel="logit scale alpha (logits multiplied by alpha)", ylabel="mean loss on test set")
-        ax_l.legend(fontsize="small", loc="lower left")
+        ax_l.set(xlabel="logit scale alpha (logits multiplied by alpha)", ylabel="mean loss on test set",
+                 ylim=(min(zl.min(), ce.min()) / 3, 30 * max(zl.max(), ce.max())))
+        ax_l.legend(fontsize="small", loc="upper right")
         colours = ["C2" if j == true else "0.6" for j in k]
         bars = ax_p.bar(k, np.zeros(row.size), color=colours)
         ax_z = ax_p.twinx()
@@ -146,8 +147,8 @@ def plot_continual(ax, results: dict, labels: dict):
         for i in range(len(names)):
             ax.plot(np.full(values.shape[1], x[i] + (j - 0.5) * 0.38), values[i], "k.", ms=4)
     ax.set(xticks=x, xticklabels=[labels[n] for n in names], ylabel="test accuracy after task 2 (%)",
-           ylim=(0, 105))
-    ax.legend(fontsize="small", loc="upper right")
+           ylim=(0, 122), yticks=np.arange(0, 101, 20))
+    ax.legend(fontsize="small", loc="upper center", ncol=2)
 
 
 def plot_distillation_gradients(ax, temperatures, scaled, bare, limit):

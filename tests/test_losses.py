@@ -145,6 +145,11 @@ def test_constant_rows_give_the_documented_value():
     assert np.all(L.z_loss_grad(z, y) == 0)
     assert np.all(L.z_normalize(z) == 0)
     assert not np.isnan(L.z_loss(np.full((1, 2), 1e300), [0])).any()
+    for value in (4.2, 0.1, 1 / 3, -7.3, 1e300):  # values whose computed mean is off by rounding
+        for dtype in (np.float32, np.float64):
+            row = np.full((1, 10), value).astype(dtype) if abs(value) < 1e30 or dtype == np.float64 else None
+            if row is not None:
+                assert L.z_loss(row, [3])[0] == dtype(np.log(2)), (value, dtype)
     np.testing.assert_allclose(L.cross_entropy(z, y), np.log(4))
 
 
