@@ -97,6 +97,13 @@ def reliability_figure(logits, labels, bins: int = 15, fitted: float | None = No
     edges = np.linspace(0, 1, bins + 1)
     centres = 0.5 * (edges[:-1] + edges[1:])
     acc = float(np.mean(logits.argmax(-1) == labels))
+    cache: dict = {}
+
+    def diagram(t):  # each temperature's data computed once
+        if t not in cache:
+            probs = softmax(logits / t, axis=-1)
+            cache[t] = (L.reliability_diagram(probs, labels, bins), float(np.mean(probs.max(-1))))
+        return cache[t]
 
     def draw(fig, **values):
         ax_r, ax_h = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
@@ -114,14 +121,13 @@ def reliability_figure(logits, labels, bins: int = 15, fitted: float | None = No
 
         def update(**values):
             t = float(values[TEMPERATURE])
-            r = L.reliability_diagram(softmax(logits / t, axis=-1), labels, bins)
+            r, mean_conf = diagram(t)
             for j in range(bins):
                 a, c = (0.0, centres[j]) if r.counts[j] == 0 else (r.accuracy[j], r.confidence[j])
                 bars[j].set_height(a)
                 gaps[j].set_y(min(a, c))
                 gaps[j].set_height(abs(c - a) if r.counts[j] else 0.0)
                 counts[j].set_height(r.counts[j] / len(labels))
-            mean_conf = float(np.mean(softmax(logits / t, axis=-1).max(-1)))
             note = f" (fitted T* = {fitted:.2f})" if fitted is not None and abs(t - fitted) < 1e-9 else ""
             title.set_text(f"T = {t:.2f}{note}: ECE = {100 * r.ece:.1f}%, accuracy = {100 * acc:.1f}%, "
                            f"mean confidence = {100 * mean_conf:.1f}%")
