@@ -89,7 +89,7 @@ def logit_scale_figure(logits, labels, example: int = 0, a: float = 1.0, b: floa
 def reliability_figure(logits, labels, bins: int = 15, fitted: float | None = None):
     """``draw(fig, **{"temperature": T})``: the reliability diagram of ``softmax(logits / T)``.
 
-    Bars: accuracy in each confidence bin; the diagonal is perfect calibration; the red segments are
+    Bars: accuracy in each confidence bin; the diagonal is perfect calibration; the red boxes are
     the gaps whose weighted mean is the ECE. The title gives the ECE, the accuracy (the same at every
     T) and the mean confidence. ``fitted`` (the fitted temperature) is named in the title when shown.
     """
@@ -110,8 +110,8 @@ def reliability_figure(logits, labels, bins: int = 15, fitted: float | None = No
         ax_r.plot([0, 1], [0, 1], color="0.5", ls="--", lw=1)
         bars = ax_r.bar(centres, np.zeros(bins), width=1 / bins, color="C0", edgecolor="white",
                         label="accuracy in bin")
-        gaps = ax_r.bar(centres, np.zeros(bins), width=1 / bins, color="none", edgecolor="C3",
-                        hatch="//", lw=0.8, label="gap to confidence")
+        gaps = ax_r.bar(centres, np.zeros(bins), width=1 / bins, color="C3", alpha=0.35,
+                        edgecolor="C3", lw=0.8, label="gap to confidence")
         ax_r.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (largest probability)", ylabel="accuracy")
         ax_r.legend(fontsize="x-small", loc="upper left")
         counts = ax_h.bar(centres, np.zeros(bins), width=1 / bins, color="C1")
