@@ -736,7 +736,7 @@ def reliability_diagram(probs, labels, bins: int = 15, axis: int = -1) -> Reliab
 
 
 def expected_calibration_error(probs, labels, bins: int = 15, axis: int = -1) -> float:
-    r"""The expected calibration error (ECE) of Guo et al. (2017, eq. 3) with ``bins`` equal-width bins.
+    r"""The expected calibration error (ECE) of Guo et al. (2017, section 2) with ``bins`` equal-width bins.
 
     .. math:: \mathrm{ECE} = \sum_{b=1}^{B} \frac{n_b}{n}\,\big|\mathrm{acc}(b) - \mathrm{conf}(b)\big|
 
