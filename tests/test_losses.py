@@ -328,3 +328,28 @@ def test_forward_backward_matches_finite_differences():
         plus[j][idx] += 1e-6
         minus[j][idx] -= 1e-6
         assert abs((loss(plus) - loss(minus)) / 2e-6 - grads[j][idx]) < 1e-7
+
+
+def test_float32_probabilities_and_ties():
+    z, y = rows(40, 6)
+    p32 = softlib.softmax(z.astype(np.float32), axis=-1)
+    assert abs(L.expected_calibration_error(p32, y) - L.expected_calibration_error(p32.astype(np.float64), y)) < 1e-6
+    assert L.fit_temperature(z.astype(np.float32), y) > 0
+    np.testing.assert_array_equal(L.top_k_renormalize([0.25, 0.25, 0.25, 0.25], 2), [0.5, 0.5, 0, 0])
+    np.testing.assert_array_equal(L.temper_probs([0.0, 0.5, 0.5], 3.0), [0.0, 0.5, 0.5])
+    with pytest.raises(ValueError, match="positive entry"):
+        L.temper_probs([0.0, 0.0], 2.0)
+
+
+def test_figures_update_in_place():
+    from matplotlib.figure import Figure
+
+    from softlib import losses_plots as LP
+
+    z, y = rows(30, 10)
+    draw = LP.reliability_figure(z, y, fitted=2.0)
+    update = draw(Figure(), **{LP.TEMPERATURE: 1.0})
+    assert len(update(**{LP.TEMPERATURE: 2.0})) > 30
+    draw = LP.logit_scale_figure(z, y, example=1)
+    update = draw(Figure(), **{LP.SCALE: 1.0})
+    assert len(update(**{LP.SCALE: 3.0})) > 10
