@@ -11,8 +11,9 @@ namesakes::
 from ._dispatch import isa, isas
 from ._version import __version__
 from .ops import log_softmax, log_stablemax, logsumexp, softmax, softmax_topk, stablemax
+from . import losses
 
-__all__ = ["__version__", "isa", "isas", "log_softmax", "log_stablemax", "logsumexp", "softmax", "softmax_topk",
-           "stablemax"]
 from .sparse import entmax15, entmax_bisect, sparsemax
-__all__ += ["entmax15", "entmax_bisect", "sparsemax"]
+
+__all__ = ["__version__", "entmax15", "entmax_bisect", "isa", "isas", "log_softmax", "log_stablemax", "logsumexp",
+           "losses", "softmax", "softmax_topk", "sparsemax", "stablemax"]
