@@ -137,23 +137,21 @@ void elementwise(Op op, const py::array& xa, py::array& ya, int algorithm, int t
       const T* xr = x.row(r);
       T* yr = y.row(r);
       double m, d;
-      if (!split_row_normaliser(k, xr, x.n, nt, m, d)) {
+      // A row the pieces cannot normalise (non-finite input), or one dominated by its max (log d
+      // near 0 must come from log1p of the other terms: row_kernels.h), runs whole on this thread.
+      if (!split_row_normaliser(k, xr, x.n, nt, m, d) ||
+          (op == Op::log_softmax && d < softlib::dominated_below<T>)) {
         (op == Op::softmax ? k.softmax[softlib::three_pass] : k.log_softmax[softlib::three_pass])(xr, yr, x.n);
         continue;
       }
+      const double ld = std::log(d);
       softlib::parallel_for(x.n, nt, [&](std::size_t b, std::size_t e, int) {
         if (e <= b) return;
         if (op == Op::softmax) {
           k.scale_exp_minus_max(xr + b, yr + b, e - b, T(m), T(1.0 / d));
         } else {
-          const double ld = std::log(d);
-          if constexpr (sizeof(T) == 4) {
-            const double v = m + ld;
-            const T hi = T(v);
-            k.subtract2(xr + b, yr + b, e - b, hi, T(v - double(hi)));
-          } else {
-            k.subtract2(xr + b, yr + b, e - b, T(m), T(ld));
-          }
+          // (x - m) - log d: m is a value of T, and log d >= 0 is kept whole (as the row kernels do).
+          k.subtract2(xr + b, yr + b, e - b, T(m), T(ld));
         }
       });
     }
@@ -181,8 +179,8 @@ void logsumexp(const py::array& xa, py::array& ya, int threads, const std::strin
   if (nt > 1 && x.rows < static_cast<std::size_t>(nt) && x.n >= softlib::split_row_min) {
     for (std::size_t r = 0; r < x.rows; ++r) {
       double m, d;
-      out[static_cast<std::ptrdiff_t>(r) * out_stride] =
-          split_row_normaliser(k, x.row(r), x.n, nt, m, d) ? T(m + std::log(d)) : k.logsumexp(x.row(r), x.n);
+      const bool whole = !split_row_normaliser(k, x.row(r), x.n, nt, m, d) || d < softlib::dominated_below<T>;
+      out[static_cast<std::ptrdiff_t>(r) * out_stride] = whole ? k.logsumexp(x.row(r), x.n) : T(m + std::log(d));
     }
     return;
   }

@@ -70,11 +70,17 @@ struct Exp {
   }
   // c * e^r = c + (r c) p(r): the scale rides in the last FMA, saving a rounding.
   static V scaled_expr(V r, V c) { return S::fma(S::mul(r, c), poly(r), c); }
-  // c * exp(hi + lo) for hi <= 88 (float) / 709 (double); 0 where hi < ln(smallest normal).
+  // c * exp(hi + lo) for hi <= 88 (float) / 709 (double), subnormal results included (gradual
+  // underflow, as libm's exp and SciPy give them); 0 below ln(smallest subnormal / 2) and for -inf.
+  // A vector with a lane below ln(smallest normal) is rare: only it pays for the two-step scaling.
   static V exp_scaled(V hi, V lo, V c) {
     V n, r;
     reduce(hi, lo, n, r);
-    return S::zero_if_less(S::ldexp_normal(scaled_expr(r, c), n), hi, C::underflow);
+    const V v = scaled_expr(r, c);
+    if (!S::any_greater(S::set(C::underflow), hi)) return S::ldexp_normal(v, n);
+    return S::zero_if_less(S::select_negative(S::sub(hi, S::set(C::underflow)), S::ldexp(v, n),
+                                              S::ldexp_normal(v, n)),
+                           hi, C::zero_below);
   }
 };
 
