@@ -133,6 +133,29 @@ double acc_total(const typename S::Acc (&a)[U]) {
   }
 }
 
+// The total of the accumulators as an unevaluated sum hi + lo (lanes summed with TwoSum): for float64
+// data, whose lanes are compensated, hi + lo carries the sum to about 2^-100 relative, so that d - 1
+// of a row dominated by its max is known beyond double precision (row_kernels.h, log_d_of).
+struct DD {
+  double hi, lo;
+};
+template <class S>
+DD acc_total_dd(const typename S::Acc (&a)[U]) {
+  double s = 0.0, c = 0.0;
+  for (std::size_t u = 0; u < U; ++u) {
+    double hi[S::W], lo[S::W];
+    S::acc_to_array(a[u], hi, lo);
+    for (std::size_t i = 0; i < S::W; ++i) {
+      const double t = s + hi[i];
+      const double bp = t - s;
+      c += (s - (t - bp)) + (hi[i] - bp) + lo[i];
+      s = t;
+    }
+  }
+  const double h = s + c;
+  return {h, c - (h - s)};
+}
+
 // Largest lane. With NaN lanes the result may be NaN or not: callers detect NaN through the sums
 // (a NaN reference or maximum makes the row unusable, and the careful path gives the NaN row).
 template <class S>
@@ -199,15 +222,28 @@ double raddstoreexpminusmax(const typename S::T* x, typename S::T* y, std::size_
 }
 
 // ------------------------------------------------------------------------------ raddexpminusmax
-// sum_i exp(x_i - m) in double, nothing stored.
+// sum_i exp(x_i - m) in double, nothing stored; as hi + lo with the _dd variant.
+template <class S>
+void raddexpminusmax_acc(const typename S::T* x, std::size_t n, typename S::T m, typename S::Acc (&acc)[U]);
 template <class S>
 double raddexpminusmax(const typename S::T* x, std::size_t n, typename S::T m) {
+  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
+  raddexpminusmax_acc<S>(x, n, m, acc);
+  return acc_total<S>(acc);
+}
+template <class S>
+DD raddexpminusmax_dd(const typename S::T* x, std::size_t n, typename S::T m) {
+  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
+  raddexpminusmax_acc<S>(x, n, m, acc);
+  return acc_total_dd<S>(acc);
+}
+template <class S>
+void raddexpminusmax_acc(const typename S::T* x, std::size_t n, typename S::T m, typename S::Acc (&acc)[U]) {
   using T = typename S::T;
   using V = typename S::V;
   using E = Exp<S>;
   constexpr std::size_t W = S::W;
   const V vm = S::set(m), one = S::set(T(1));
-  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
   std::size_t i = 0;
   for (; i + U * W <= n; i += U * W) {
     for (std::size_t u = 0; u < U; ++u) {
@@ -226,7 +262,6 @@ double raddexpminusmax(const typename S::T* x, std::size_t n, typename S::T m) {
     two_diff<S>(S::load_tail(x + i, n - i, m), vm, hi, lo);
     S::acc_add(acc[1], S::tail_zero(E::exp_scaled(hi, lo, one), n - i));
   }
-  return acc_total<S>(acc);
 }
 
 // -------------------------------------------------------------------------------------- vscale

@@ -104,7 +104,10 @@ struct RowKernels {
   // threshold, d's rounding (2^-53 relative, from 1 + t) would show in log d: float32 data need it
   // for t < 2^-12 (one float ULP of t is 2^-35 there), float64 data for d < 2.
   static double log_d_of(const T* x, std::size_t n, double m, double d) {
-    if (d >= dominated_below<T>) return std::log(d);
+    return d >= dominated_below<T> ? std::log(d) : log1p_others(x, n, m, d);
+  }
+  // log1p(sum of exp(x_i - m) over every i but the first maximum): the second pass.
+  static double log1p_others(const T* x, std::size_t n, double m, double d) {
     std::size_t i = 0;
     while (i < n && !(double(x[i]) == m)) ++i;
     if (i == n) return std::log(d);
@@ -115,17 +118,32 @@ struct RowKernels {
   static LogZ log_z_three_pass(const T* x, std::size_t n) {
     const T m = mk::rmax<S>(x, n);
     if (!std::isfinite(m)) return {0, 0, false};
-    const double s = mk::raddexpminusmax<S>(x, n, m);
-    if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
-    return {double(m), log_d_of(x, n, m, s), true};
+    if constexpr (sizeof(T) == 8) {
+      // float64: the compensated lanes give d = hi + lo, so t = d - 1 = (hi - 1) + lo (exact
+      // subtraction for hi in [1/2, 2]) without a second pass, unless t < 2^-40 (then it is summed
+      // again: 2^-106 of d would be too much of t).
+      const mk::DD dd = mk::raddexpminusmax_dd<S>(x, n, m);
+      const double s = dd.hi + dd.lo;
+      if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
+      if (s < dominated_below<T>) {
+        const double t = (dd.hi - 1.0) + dd.lo;
+        if (t >= 0x1p-40) return {double(m), std::log1p(t), true};
+      }
+      return {double(m), log_d_of(x, n, m, s), true};
+    } else {
+      const double s = mk::raddexpminusmax<S>(x, n, m);
+      if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
+      return {double(m), log_d_of(x, n, m, s), true};
+    }
   }
   static LogZ log_z_two_pass(const T* x, std::size_t n) {
     const mk::ExtExpSum p = mk::raddextexp<S>(x, n);
-    // s < 4: the row may be dominated by one entry (log d near 0), which e ln 2 + log s cannot give
+    // s small: the row may be dominated by one entry (log d near 0), which e ln 2 + log s cannot give
     // relative to itself (nor always >= the max): such rows take the three-pass normaliser.
-    if (!p.usable || p.s < 4.0) return log_z_three_pass(x, n);
-    // e ln 2 + log s, with e ln 2 = e ln2_hi (exact) + e ln2_lo. Here log sum >= max + ln 4 - ln 2 / 2,
-    // so every log-probability is below -1.
+    constexpr double two_pass_s_min = 1.4142135623730951 * dominated_below<T> * (1 + 0x1p-20);
+    if (!p.usable || p.s < two_pass_s_min) return log_z_three_pass(x, n);
+    // e ln 2 + log s, with e ln 2 = e ln2_hi (exact) + e ln2_lo. The max is at most (e + 1/2) ln 2,
+    // so d = sum / e^max >= s / sqrt 2 >= dominated_below: log d is not near 0.
     using C = ExpConstants<double>;
     const double e_hi = p.e * C::ln2_hi;
     const double rest = p.e * C::ln2_lo + std::log(p.s);
@@ -140,6 +158,10 @@ struct RowKernels {
   static LogZ log_z_online(const T* x, std::size_t n) {
     const OnlineSum p = mk::raddonline<S>(x, n);
     if (!p.usable) return log_z_three_pass(x, n);
+    // When the pass ended on a reference below the max, the max's own term exp(max - m_ref) carries
+    // the exp kernel's rounding (2^-24 for float data) into d: log d is then off by ~2^-24 / d, too
+    // much of a log d below ln 2, so such rows sum the other terms again.
+    if (p.m_ref != p.m && p.d < 2.0) return {p.m, log1p_others(x, n, p.m, p.d), true};
     return {p.m, log_d_of(x, n, p.m, p.d), true};
   }
 

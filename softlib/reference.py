@@ -48,7 +48,8 @@ def _log_d(x: np.ndarray, m: np.ndarray) -> np.ndarray:
     e = _exp_minus(x, m)
     first = np.argmax(x, axis=-1)[..., None]
     others = np.arange(x.shape[-1]) != first
-    return np.log1p(np.sum(np.where(others, e, 0), axis=-1, keepdims=True))
+    t = np.sum(np.where(others, e, 0), axis=-1, keepdims=True, dtype=np.longdouble)
+    return np.log1p(t).astype(x.dtype)
 
 
 def logsumexp(x: np.ndarray) -> np.ndarray:
@@ -84,7 +85,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
     x = _work(x)
     with np.errstate(invalid="ignore", divide="ignore"):
         e = _exp_minus(x, np.max(x, axis=-1, keepdims=True))
-        return e / np.sum(e, axis=-1, keepdims=True)
+        return (e / np.sum(e, axis=-1, keepdims=True, dtype=np.longdouble)).astype(x.dtype)
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:

@@ -105,13 +105,17 @@ def exact_mp(x, dps: int = 50):
 
     with mpmath.workdps(dps):
         xs = [to_mpf(v) for v in np.asarray(x).ravel()]
-        m = max(xs)
+        i = max(range(len(xs)), key=lambda j: xs[j])
+        m = xs[i]
         es = [mpmath.exp(v - m) for v in xs]
-        d = mpmath.fsum(es)
-        lse = m + mpmath.log(d)
+        t = mpmath.fsum(es[:i] + es[i + 1:])  # the terms but the max's: log1p keeps them
+        d = 1 + t
+        log_d = mpmath.log1p(t)
+        lse = m + log_d
 
-        def conv(v):
-            return np.longdouble(mpmath.nstr(v, 40))
+        def conv(v):  # to long double through two doubles (106 bits: beyond long double's 64)
+            hi = float(v)
+            return np.longdouble(hi) + np.longdouble(float(v - hi))
 
         return (np.array([conv(v / d) for v in es], np.longdouble),
-                np.array([conv(v - lse) for v in xs], np.longdouble), conv(lse))
+                np.array([conv((v - m) - log_d) for v in xs], np.longdouble), conv(lse))

@@ -72,13 +72,16 @@ def exact_mp(x, dps=50):
 
     with mpmath.workdps(dps):
         xs = [to_mpf(v) for v in np.asarray(x)]
-        m = max(xs)
+        i = max(range(len(xs)), key=lambda j: xs[j])
+        m = xs[i]
         es = [mpmath.exp(v - m) for v in xs]
-        d = mpmath.fsum(es)
-        lse = m + mpmath.log(d)
-        conv = lambda v: np.longdouble(mpmath.nstr(v, 40))  # noqa: E731
+        t = mpmath.fsum(es[:i] + es[i + 1:])  # the terms but the max's: log1p keeps them
+        d = 1 + t
+        log_d = mpmath.log1p(t)
+        lse = m + log_d
+        conv = lambda v: np.longdouble(float(v)) + np.longdouble(float(v - float(v)))  # noqa: E731
         return (np.array([conv(v / d) for v in es], np.longdouble),
-                np.array([conv(v - lse) for v in xs], np.longdouble), conv(lse))
+                np.array([conv((v - m) - log_d) for v in xs], np.longdouble), conv(lse))
 
 
 def gen_row(rng, dtype):
