@@ -78,8 +78,7 @@ struct Exp {
     reduce(hi, lo, n, r);
     const V v = scaled_expr(r, c);
     if (!S::any_greater(S::set(C::underflow), hi)) return S::ldexp_normal(v, n);
-    return S::zero_if_less(S::select_negative(S::sub(hi, S::set(C::underflow)), S::ldexp(v, n),
-                                              S::ldexp_normal(v, n)),
+    return S::zero_if_less(S::select_negative(S::sub(hi, S::set(C::underflow)), S::ldexp(v, n), S::ldexp_normal(v, n)),
                            hi, C::zero_below);
   }
 };
@@ -118,8 +117,7 @@ template <class S, class = void>
 struct has_total2 : std::false_type {};
 template <class S>
 struct has_total2<S, std::void_t<decltype(S::acc_total2(std::declval<const typename S::Acc&>(),
-                                                         std::declval<const typename S::Acc&>()))>>
-    : std::true_type {};
+                                                        std::declval<const typename S::Acc&>()))>> : std::true_type {};
 
 template <class S>
 double acc_total(const typename S::Acc (&a)[U]) {
@@ -299,8 +297,7 @@ void vdivide(typename S::T* y, std::size_t n, typename S::T s) {
 // ---------------------------------------------------------------------------- vscaleexpminusmax
 // y_i = c * exp(x_i - m)
 template <class S>
-void vscaleexpminusmax(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T m,
-                       typename S::T c) {
+void vscaleexpminusmax(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T m, typename S::T c) {
   using V = typename S::V;
   using E = Exp<S>;
   constexpr std::size_t W = S::W;
@@ -485,8 +482,7 @@ OnlineSum raddonline(const typename S::T* x, std::size_t n) {
 // ------------------------------------------------------------------------------------ vsubtract2
 // y_i = (x_i - hi) - lo: log-softmax from the log-normaliser hi + lo.
 template <class S>
-void vsubtract2(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T hi,
-                typename S::T lo) {
+void vsubtract2(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T hi, typename S::T lo) {
   using V = typename S::V;
   constexpr std::size_t W = S::W;
   const V vh = S::set(hi), vl = S::set(lo);

@@ -17,7 +17,8 @@ int thread_count(int threads, std::size_t elements) {
 }
 
 void parallel_for(std::size_t count, int threads, const std::function<void(std::size_t, std::size_t, int)>& f) {
-  const std::size_t nt = std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(threads), std::max<std::size_t>(count, 1)));
+  const std::size_t nt = std::max<std::size_t>(
+      1, std::min<std::size_t>(static_cast<std::size_t>(threads), std::max<std::size_t>(count, 1)));
   if (nt == 1) {
     f(0, count, 0);
     return;

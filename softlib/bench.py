@@ -249,7 +249,7 @@ def main(argv=None) -> int:
                     record(name, "torch", "torch", "softmax", threads, t, n, 24)
                     t = median_time(lambda: torch.log_softmax(tx, -1))
                     record(name, "torch_log", "torch", "log_softmax", threads, t, n)
-        del x, y
+        x = y = None  # free the arrays before the next shape
 
     results["targets"] = targets(results["rows"], all_threads) + paired_targets(all_threads)
     out = pathlib.Path(args.json) if args.json else pathlib.Path("build") / "bench.json"

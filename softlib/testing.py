@@ -98,24 +98,36 @@ def to_mpf(v):
     return mpmath.mpf(int(np.ldexp(mant, 64))) * mpmath.mpf(2) ** (int(ex) - 64)
 
 
+def _mp_to_longdouble(v):
+    """An mpmath number as a long double, via two doubles of v scaled to [1, 2) (106 bits)."""
+    import mpmath
+
+    if v == 0 or not mpmath.isfinite(v):
+        return np.longdouble(float(v))
+    e = int(mpmath.floor(mpmath.log(abs(v), 2)))
+    if abs(e) > 20000:  # beyond every binary format: 0 or inf
+        return np.longdouble(0.0 if e < 0 else float(mpmath.sign(v)) * np.inf)
+    scaled = v * mpmath.mpf(2) ** -e
+    hi = float(scaled)
+    return np.ldexp(np.longdouble(hi) + np.longdouble(float(scaled - hi)), e)
+
+
 def exact_mp(x, dps: int = 50):
     """``(softmax, log_softmax, logsumexp)`` of one 1-D row with mpmath at ``dps`` digits, returned
     as long doubles (needs mpmath)."""
     import mpmath
 
+    conv = _mp_to_longdouble
     with mpmath.workdps(dps):
         xs = [to_mpf(v) for v in np.asarray(x).ravel()]
         i = max(range(len(xs)), key=lambda j: xs[j])
         m = xs[i]
         es = [mpmath.exp(v - m) for v in xs]
-        t = mpmath.fsum(es[:i] + es[i + 1:])  # the terms but the max's: log1p keeps them
+        t = mpmath.fsum(
+            es[:i] + es[i + 1 :]
+        )  # every term but the max's: log1p keeps them
         d = 1 + t
         log_d = mpmath.log1p(t)
-        lse = m + log_d
-
-        def conv(v):  # to long double through two doubles (106 bits: beyond long double's 64)
-            hi = float(v)
-            return np.longdouble(hi) + np.longdouble(float(v - hi))
-
-        return (np.array([conv(v / d) for v in es], np.longdouble),
-                np.array([conv((v - m) - log_d) for v in xs], np.longdouble), conv(lse))
+        sm = np.array([conv(v / d) for v in es], np.longdouble)
+        lsm = np.array([conv((v - m) - log_d) for v in xs], np.longdouble)
+        return sm, lsm, conv(m + log_d)

@@ -79,7 +79,17 @@ def exact_mp(x, dps=50):
         d = 1 + t
         log_d = mpmath.log1p(t)
         lse = m + log_d
-        conv = lambda v: np.longdouble(float(v)) + np.longdouble(float(v - float(v)))  # noqa: E731
+
+        def conv(v):  # to long double via two doubles of v scaled to [1, 2): 106 bits
+            if v == 0 or not mpmath.isfinite(v):
+                return np.longdouble(float(v))
+            e = int(mpmath.floor(mpmath.log(abs(v), 2)))
+            if abs(e) > 20000:  # beyond every binary format: 0 or inf
+                return np.longdouble(0.0 if e < 0 else float(mpmath.sign(v)) * np.inf)
+            scaled = v * mpmath.mpf(2) ** -e
+            hi = float(scaled)
+            return np.ldexp(np.longdouble(hi) + np.longdouble(float(scaled - hi)), e)
+
         return (np.array([conv(v / d) for v in es], np.longdouble),
                 np.array([conv((v - m) - log_d) for v in xs], np.longdouble), conv(lse))
 
@@ -177,6 +187,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json")
     ap.add_argument("--child", action="store_true")
+    ap.add_argument("--runner", help="a script that runs its argument against another build (for 'before')")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(measure(args.rows, args.seed)))
@@ -186,7 +197,8 @@ def main():
     out = {}
     for path in softlib.isas():
         env = dict(os.environ, SOFTLIB_ISA=path)
-        r = subprocess.run([sys.executable, __file__, "--child", "--rows", str(args.rows), "--seed",
+        prefix = [sys.executable] + ([args.runner] if args.runner else [])
+        r = subprocess.run(prefix + [__file__, "--child", "--rows", str(args.rows), "--seed",
                             str(args.seed)], env=env, capture_output=True, text=True, check=True)
         out[path] = json.loads(r.stdout.strip().splitlines()[-1])
     table = {}

@@ -34,11 +34,16 @@ def test_log_softmax_float32_large_logits(path, algorithm, big):
     assert ulp_error(y, -np.log(np.longdouble(2)), np.float32).max() <= 1, y
     x = np.array([big, np.float32(big) * np.float32(1 - 2**-20), big / 2], np.float32)
     _, exact, _ = exact_softmax(x)
-    assert ulp_error(kernel("log_softmax", x, algorithm, path), exact, np.float32).max() <= 2
+    assert (
+        ulp_error(kernel("log_softmax", x, algorithm, path), exact, np.float32).max()
+        <= 2
+    )
 
 
 def test_log_softmax_float32_large_logits_public_and_split():
-    assert np.allclose(softlib.log_softmax(np.array([1e30, 1e30], np.float32)), -np.log(2), rtol=1e-7)
+    assert np.allclose(
+        softlib.log_softmax(np.array([1e30, 1e30], np.float32)), -np.log(2), rtol=1e-7
+    )
     x = np.full(1 << 17, 1e30, np.float32)  # one long row, split across two threads
     y = softlib.log_softmax(x, threads=2)
     assert ulp_error(y, -np.log(np.longdouble(x.size)), np.float32).max() <= 1
@@ -51,7 +56,12 @@ def test_log_softmax_float32_large_logits_public_and_split():
 def test_log_softmax_never_positive(path, algorithm, dtype):
     x = np.full(40000, -1000.0)
     x[0], x[1] = 0.1, 38.8
-    cases = [x, np.array([5.0]), np.array([0.3, -50.0, -60.0]), np.array([1e5, 1e5 - 40])]
+    cases = [
+        x,
+        np.array([5.0]),
+        np.array([0.3, -50.0, -60.0]),
+        np.array([1e5, 1e5 - 40]),
+    ]
     for x in cases:
         x = x.astype(dtype)
         y = kernel("log_softmax", x, algorithm, path)
@@ -74,7 +84,12 @@ def test_log_softmax_never_positive_public(algorithm):
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_logsumexp_relative_accuracy_near_zero(path, dtype):
-    for x in ([0.0, -40.0], [0.0, -20.0, -30.0], [-60.0, 0.0, -15.5], [0.0] + [-25.0] * 1000):
+    for x in (
+        [0.0, -40.0],
+        [0.0, -20.0, -30.0],
+        [-60.0, 0.0, -15.5],
+        [0.0] + [-25.0] * 1000,
+    ):
         x = np.array(x, dtype)[None, :]
         out = np.empty(1, dtype)
         core.logsumexp(x, out, 1, path)
@@ -83,11 +98,17 @@ def test_logsumexp_relative_accuracy_near_zero(path, dtype):
 
 
 def test_logsumexp_gh18295():
-    assert softlib.logsumexp(np.array([0.0, -40.0]), axis=-1) == pytest.approx(4.248354255291589e-18, rel=1e-15)
-    assert softlib.logsumexp(np.array([0.0, -40.0]), axis=-1) == np.logaddexp(0.0, -40.0)
+    assert softlib.logsumexp(np.array([0.0, -40.0]), axis=-1) == pytest.approx(
+        4.248354255291589e-18, rel=1e-15
+    )
+    assert softlib.logsumexp(np.array([0.0, -40.0]), axis=-1) == np.logaddexp(
+        0.0, -40.0
+    )
     x = np.zeros(1 << 17)
     x[1:] = -60.0
-    assert softlib.logsumexp(x, axis=-1, threads=2) == pytest.approx(131071 * np.exp(-60.0), rel=1e-14)
+    assert softlib.logsumexp(x, axis=-1, threads=2) == pytest.approx(
+        131071 * np.exp(-60.0), rel=1e-14
+    )
 
 
 # 4. long double input is computed in long double, as SciPy (NumPy) computes it.
@@ -97,8 +118,11 @@ def test_longdouble_input(func):
     x = np.log(np.array([1, 2, 3, 4], ld))
     y = getattr(softlib, func)(x, axis=-1)
     assert np.asarray(y).dtype == ld
-    exact = {"softmax": np.array([1, 2, 3, 4], ld) / 10, "log_softmax": x - np.log(ld(10)),
-             "logsumexp": np.log(ld(10))}[func]
+    exact = {
+        "softmax": np.array([1, 2, 3, 4], ld) / 10,
+        "log_softmax": x - np.log(ld(10)),
+        "logsumexp": np.log(ld(10)),
+    }[func]
     rel = np.abs((np.asarray(y, ld) - exact) / exact).max()
     # float64 would leave ~1e-16; long double (64-bit significand where the platform has one) 1e-18.
     assert rel <= 8 * np.finfo(ld).eps, rel
@@ -111,8 +135,11 @@ def test_longdouble_input(func):
 def test_subnormal_outputs(path, algorithm, dtype):
     low = -720.0 if dtype == np.float64 else -95.0
     rng = np.random.default_rng(5)
-    for x in ([0.0, low], [0.0, -744.0 if dtype == np.float64 else -103.0],
-              np.concatenate([[0.0], rng.uniform(low - 7, low + 7, 100)])):
+    for x in (
+        [0.0, low],
+        [0.0, -744.0 if dtype == np.float64 else -103.0],
+        np.concatenate([[0.0], rng.uniform(low - 7, low + 7, 100)]),
+    ):
         x = np.asarray(x, dtype)
         y = kernel("softmax", x, algorithm, path)
         exact, _, _ = exact_softmax(x)
@@ -131,7 +158,9 @@ def test_subnormal_outputs_public():
 @pytest.mark.parametrize("algorithm", ALGS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_documented_bounds_hold(algorithm, dtype):
-    assert "3 ULP (float32) / 4 ULP (float64)" in " ".join(softlib.softmax.__doc__.split())
+    assert "3 ULP (float32) / 4 ULP (float64)" in " ".join(
+        softlib.softmax.__doc__.split()
+    )
     rng = np.random.default_rng(1)
     bound = 3 if dtype == np.float32 else 4
     for _ in range(20):
@@ -141,4 +170,7 @@ def test_documented_bounds_hold(algorithm, dtype):
         y = softlib.softmax(x, algorithm=algorithm)
         normal = sm >= np.finfo(dtype).smallest_normal
         assert ulp_error(y, sm, dtype)[normal].max() <= bound
-        assert ulp_error(softlib.log_softmax(x, algorithm=algorithm), lsm, dtype).max() <= bound
+        assert (
+            ulp_error(softlib.log_softmax(x, algorithm=algorithm), lsm, dtype).max()
+            <= bound
+        )

@@ -27,7 +27,9 @@ def _check_type(actual, desired):
     actual_arr, desired_arr = np.asarray(actual), np.asarray(desired)
     assert actual_arr.dtype == desired_arr.dtype, (actual_arr.dtype, desired_arr.dtype)
     assert actual_arr.shape == desired_arr.shape, (actual_arr.shape, desired_arr.shape)
-    if actual_arr.ndim == 0:  # SciPy returns NumPy scalars for 0-d results, never 0-d arrays
+    if (
+        actual_arr.ndim == 0
+    ):  # SciPy returns NumPy scalars for 0-d results, never 0-d arrays
         assert isinstance(actual, np.generic), type(actual)
 
 
@@ -35,7 +37,11 @@ def assert_close(actual, desired, rtol=None, atol=0):
     _check_type(actual, desired)
     desired = np.asarray(desired)
     if rtol is None:
-        rtol = 4 * np.finfo(desired.dtype).eps ** 0.5 if desired.dtype.kind == "f" else 1e-7
+        rtol = (
+            4 * np.finfo(desired.dtype).eps ** 0.5
+            if desired.dtype.kind == "f"
+            else 1e-7
+        )
     np.testing.assert_allclose(actual, desired, rtol=rtol, atol=atol)
 
 
@@ -44,7 +50,12 @@ def assert_equal(actual, desired):
     np.testing.assert_array_equal(actual, desired)
 
 
-DTYPES = ["float32", "float64", "int32", "int64"]  # SciPy's list without the complex dtypes
+DTYPES = [
+    "float32",
+    "float64",
+    "int32",
+    "int64",
+]  # SciPy's list without the complex dtypes
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
@@ -55,7 +66,10 @@ class TestLogSumExp:
         assert_equal(logsumexp(np.asarray([]), axis=None), np.float64(-np.inf))
         a = np.arange(200.0)
         assert_close(logsumexp(a, axis=None), np.log(np.sum(np.exp(a))))
-        assert_close(logsumexp(np.asarray([1000.0, 1000.0]), axis=None), np.float64(1000.0 + math.log(2.0)))
+        assert_close(
+            logsumexp(np.asarray([1000.0, 1000.0]), axis=None),
+            np.float64(1000.0 + math.log(2.0)),
+        )
         n = 1000
         b = np.full((n,), 10000)
         assert_close(logsumexp(b, axis=None), np.float64(10000.0 + math.log(n)))
@@ -95,12 +109,19 @@ class TestLogSumExp:
         assert_close(np.exp(logsumexp(logX, b=B, axis=1)), np.sum(B * X, axis=1))
 
     def test_logsumexp_sign(self):
-        r, s = logsumexp(np.asarray([1, 1, 1]), axis=None, b=np.asarray([1, -1, -1]), return_sign=True)
+        r, s = logsumexp(
+            np.asarray([1, 1, 1]),
+            axis=None,
+            b=np.asarray([1, -1, -1]),
+            return_sign=True,
+        )
         assert_close(r, np.float64(1.0))
         assert_equal(s, np.float64(-1.0))
 
     def test_logsumexp_sign_zero(self):
-        r, s = logsumexp(np.asarray([1, 1]), axis=None, b=np.asarray([1, -1]), return_sign=True)
+        r, s = logsumexp(
+            np.asarray([1, 1]), axis=None, b=np.asarray([1, -1]), return_sign=True
+        )
         assert not np.isfinite(r)
         assert not np.isnan(r)
         assert r < 0
@@ -121,24 +142,34 @@ class TestLogSumExp:
         assert logsumexp(a, axis=(1, 3), b=b).shape == (1, 3)
 
     def test_logsumexp_b_zero(self):
-        assert_close(logsumexp(np.asarray([1, 10000]), axis=None, b=np.asarray([1, 0])), np.float64(1.0))
+        assert_close(
+            logsumexp(np.asarray([1, 10000]), axis=None, b=np.asarray([1, 0])),
+            np.float64(1.0),
+        )
 
     def test_logsumexp_b_shape(self):
         logsumexp(np.zeros((4, 1, 2, 1)), axis=None, b=np.ones((3, 1, 5)))
 
     @pytest.mark.parametrize("arg", (1, [1, 2, 3]))
     def test_xp_invalid_input(self, arg):
-        assert logsumexp(arg, axis=None) == logsumexp(np.asarray(np.atleast_1d(arg)), axis=None)
+        assert logsumexp(arg, axis=None) == logsumexp(
+            np.asarray(np.atleast_1d(arg)), axis=None
+        )
 
     def test_array_like(self):
-        assert_close(logsumexp([1000, 1000], axis=None), np.float64(1000.0 + math.log(2.0)))
+        assert_close(
+            logsumexp([1000, 1000], axis=None), np.float64(1000.0 + math.log(2.0))
+        )
 
     @pytest.mark.parametrize("dtype", DTYPES)
     def test_dtypes_a(self, dtype):
         dtype = np.dtype(dtype)
         a = np.asarray([1000.0, 1000.0], dtype=dtype)
         desired_dtype = np.float64 if dtype.kind in "iu" else dtype
-        assert_close(logsumexp(a, axis=None), np.asarray(1000.0 + math.log(2.0), dtype=desired_dtype)[()])
+        assert_close(
+            logsumexp(a, axis=None),
+            np.asarray(1000.0 + math.log(2.0), dtype=desired_dtype)[()],
+        )
 
     @pytest.mark.parametrize("dtype_a", DTYPES)
     @pytest.mark.parametrize("dtype_b", DTYPES)
@@ -148,7 +179,9 @@ class TestLogSumExp:
         desired_dtype = np.result_type(a.dtype, b.dtype)
         if desired_dtype.kind in "iu":
             desired_dtype = np.dtype(np.float64)
-        desired = np.asarray(math.log(math.exp(2) - math.exp(1)), dtype=desired_dtype)[()]
+        desired = np.asarray(math.log(math.exp(2) - math.exp(1)), dtype=desired_dtype)[
+            ()
+        ]
         assert_close(logsumexp(a, axis=None, b=b), desired)
 
     def test_gh18295(self):
@@ -177,11 +210,16 @@ class TestLogSumExp:
     def test_gh22903(self):
         a = np.asarray([3.06409428, 0.37251854, 3.87471931])
         b = np.asarray([1.88190708, 2.84174795, -0.85016884])
-        assert_close(logsumexp(a, axis=None, b=b), logsumexp(a, axis=None, b=b, return_sign=True)[0])
+        assert_close(
+            logsumexp(a, axis=None, b=b),
+            logsumexp(a, axis=None, b=b, return_sign=True)[0],
+        )
         b = np.asarray([1.88190708, 2.84174795, -3.85016884])
         assert_close(logsumexp(a, axis=None, b=b), np.float64(np.nan))
 
-    @pytest.mark.parametrize("a, b, sign_ref", [([np.inf], None, 1.0), ([np.inf], [-1.0], -1.0)])
+    @pytest.mark.parametrize(
+        "a, b, sign_ref", [([np.inf], None, 1.0), ([np.inf], [-1.0], -1.0)]
+    )
     def test_gh23548(self, a, b, sign_ref):
         a, b = np.asarray(a), np.asarray(b) if b is not None else None
         val, sign = logsumexp(a, axis=None, b=b, return_sign=True)
@@ -191,66 +229,130 @@ class TestLogSumExp:
 
 class TestSoftmax:
     def test_softmax_fixtures(self):
-        assert_close(softmax(np.asarray([1000.0, 0.0, 0.0, 0.0]), axis=None),
-                     np.asarray([1.0, 0.0, 0.0, 0.0]), rtol=1e-13)
-        assert_close(softmax(np.asarray([1.0, 1.0]), axis=None), np.asarray([0.5, 0.5]), rtol=1e-13)
-        assert_close(softmax(np.asarray([0.0, 1.0]), axis=None), np.asarray([1.0, np.e]) / (1 + np.e),
-                     rtol=1e-13)
+        assert_close(
+            softmax(np.asarray([1000.0, 0.0, 0.0, 0.0]), axis=None),
+            np.asarray([1.0, 0.0, 0.0, 0.0]),
+            rtol=1e-13,
+        )
+        assert_close(
+            softmax(np.asarray([1.0, 1.0]), axis=None),
+            np.asarray([0.5, 0.5]),
+            rtol=1e-13,
+        )
+        assert_close(
+            softmax(np.asarray([0.0, 1.0]), axis=None),
+            np.asarray([1.0, np.e]) / (1 + np.e),
+            rtol=1e-13,
+        )
         x = np.arange(4, dtype=np.float64)
-        expected = np.asarray([0.03205860328008499, 0.08714431874203256, 0.23688281808991013,
-                               0.6439142598879722])
+        expected = np.asarray(
+            [
+                0.03205860328008499,
+                0.08714431874203256,
+                0.23688281808991013,
+                0.6439142598879722,
+            ]
+        )
         assert_close(softmax(x, axis=None), expected, rtol=1e-13)
         assert_close(softmax(x + 100, axis=None), expected, rtol=1e-13)
-        assert_close(softmax(np.reshape(x, (2, 2)), axis=None), np.reshape(expected, (2, 2)), rtol=1e-13)
+        assert_close(
+            softmax(np.reshape(x, (2, 2)), axis=None),
+            np.reshape(expected, (2, 2)),
+            rtol=1e-13,
+        )
 
     def test_softmax_multi_axes(self):
-        assert_close(softmax(np.asarray([[1000.0, 0.0], [1000.0, 0.0]]), axis=0),
-                     np.asarray([[0.5, 0.5], [0.5, 0.5]]), rtol=1e-13)
-        assert_close(softmax(np.asarray([[1000.0, 0.0], [1000.0, 0.0]]), axis=1),
-                     np.asarray([[1.0, 0.0], [1.0, 0.0]]), rtol=1e-13)
+        assert_close(
+            softmax(np.asarray([[1000.0, 0.0], [1000.0, 0.0]]), axis=0),
+            np.asarray([[0.5, 0.5], [0.5, 0.5]]),
+            rtol=1e-13,
+        )
+        assert_close(
+            softmax(np.asarray([[1000.0, 0.0], [1000.0, 0.0]]), axis=1),
+            np.asarray([[1.0, 0.0], [1.0, 0.0]]),
+            rtol=1e-13,
+        )
         x = np.asarray([[-25.0, 0.0, 25.0, 50.0], [1.0, 325.0, 749.0, 750.0]])
-        expected = np.asarray([[2.678636961770877e-33, 1.9287498479371314e-22, 1.3887943864771144e-11,
-                                0.999999999986112],
-                               [0.0, 1.9444526359919372e-185, 0.2689414213699951, 0.7310585786300048]])
+        expected = np.asarray(
+            [
+                [
+                    2.678636961770877e-33,
+                    1.9287498479371314e-22,
+                    1.3887943864771144e-11,
+                    0.999999999986112,
+                ],
+                [0.0, 1.9444526359919372e-185, 0.2689414213699951, 0.7310585786300048],
+            ]
+        )
         assert_close(softmax(x, axis=1), expected, rtol=1e-13)
         assert_close(softmax(x.T, axis=0), expected.T, rtol=1e-13)
-        assert_close(softmax(np.reshape(x, (2, 2, 2)), axis=(1, 2)), np.reshape(expected, (2, 2, 2)),
-                     rtol=1e-13)
+        assert_close(
+            softmax(np.reshape(x, (2, 2, 2)), axis=(1, 2)),
+            np.reshape(expected, (2, 2, 2)),
+            rtol=1e-13,
+        )
 
     def test_softmax_int_array(self):
-        assert_close(softmax(np.asarray([1000, 0, 0, 0]), axis=None), np.asarray([1.0, 0.0, 0.0, 0.0]),
-                     rtol=1e-13)
+        assert_close(
+            softmax(np.asarray([1000, 0, 0, 0]), axis=None),
+            np.asarray([1.0, 0.0, 0.0, 0.0]),
+            rtol=1e-13,
+        )
 
     def test_softmax_scalar(self):
         assert_close(softmax(1000, axis=None), np.float64(1.0), rtol=1e-13)
 
     def test_softmax_array_like(self):
-        assert_close(softmax([1000, 0, 0, 0], axis=None), np.asarray([1.0, 0.0, 0.0, 0.0]), rtol=1e-13)
+        assert_close(
+            softmax([1000, 0, 0, 0], axis=None),
+            np.asarray([1.0, 0.0, 0.0, 0.0]),
+            rtol=1e-13,
+        )
 
 
 class TestLogSoftmax:
     def test_log_softmax_basic(self):
-        assert_close(log_softmax(np.asarray([1000.0, 1.0]), axis=None), np.asarray([0.0, -999.0]), rtol=1e-13)
+        assert_close(
+            log_softmax(np.asarray([1000.0, 1.0]), axis=None),
+            np.asarray([0.0, -999.0]),
+            rtol=1e-13,
+        )
 
     def test_log_softmax_int_array(self):
-        assert_close(log_softmax(np.asarray([1000, 1]), axis=None), np.asarray([0.0, -999.0]), rtol=1e-13)
+        assert_close(
+            log_softmax(np.asarray([1000, 1]), axis=None),
+            np.asarray([0.0, -999.0]),
+            rtol=1e-13,
+        )
 
     def test_log_softmax_scalar(self):
         assert_close(log_softmax(1.0, axis=None), np.float64(0.0), rtol=1e-13)
 
     def test_log_softmax_array_like(self):
-        assert_close(log_softmax([1000, 1], axis=None), np.asarray([0.0, -999.0]), rtol=1e-13)
+        assert_close(
+            log_softmax([1000, 1], axis=None), np.asarray([0.0, -999.0]), rtol=1e-13
+        )
 
     @staticmethod
     def data_1d():
         x = np.arange(4, dtype=np.float64)
-        expect = [-3.4401896985611953, -2.4401896985611953, -1.4401896985611953, -0.44018969856119533]
+        expect = [
+            -3.4401896985611953,
+            -2.4401896985611953,
+            -1.4401896985611953,
+            -0.44018969856119533,
+        ]
         return x, np.asarray(expect)
 
     @staticmethod
     def data_2d():
         x = np.reshape(np.arange(8, dtype=np.float64), (2, 4))
-        row = [-3.4401896985611953, -2.4401896985611953, -1.4401896985611953, -0.44018969856119533]
+        row = [
+            -3.4401896985611953,
+            -2.4401896985611953,
+            -1.4401896985611953,
+            -0.44018969856119533,
+        ]
         return x, np.asarray([row, row])
 
     @pytest.mark.parametrize("offset", [0, 100])
@@ -260,13 +362,23 @@ class TestLogSoftmax:
 
     def test_log_softmax_noneaxis(self):
         x, expect = self.data_1d()
-        assert_close(log_softmax(np.reshape(x, (2, 2)), axis=None), np.reshape(expect, (2, 2)), rtol=1e-13)
+        assert_close(
+            log_softmax(np.reshape(x, (2, 2)), axis=None),
+            np.reshape(expect, (2, 2)),
+            rtol=1e-13,
+        )
 
-    @pytest.mark.parametrize("axis_2d, expected_2d", [(0, np.log(0.5) * np.ones((2, 2))),
-                                                      (1, [[0.0, -999.0], [0.0, -999.0]])])
+    @pytest.mark.parametrize(
+        "axis_2d, expected_2d",
+        [(0, np.log(0.5) * np.ones((2, 2))), (1, [[0.0, -999.0], [0.0, -999.0]])],
+    )
     def test_axes(self, axis_2d, expected_2d):
         x = np.asarray([[1000.0, 1.0], [1000.0, 1.0]])
-        assert_close(log_softmax(x, axis=axis_2d), np.asarray(expected_2d, dtype=x.dtype), rtol=1e-13)
+        assert_close(
+            log_softmax(x, axis=axis_2d),
+            np.asarray(expected_2d, dtype=x.dtype),
+            rtol=1e-13,
+        )
 
     def test_log_softmax_2d_axis1(self):
         x, expect = self.data_2d()
@@ -278,5 +390,8 @@ class TestLogSoftmax:
 
     def test_log_softmax_3d(self):
         x, expect = self.data_2d()
-        assert_close(log_softmax(np.reshape(x, (2, 2, 2)), axis=(1, 2)), np.reshape(expect, (2, 2, 2)),
-                     rtol=1e-13)
+        assert_close(
+            log_softmax(np.reshape(x, (2, 2, 2)), axis=(1, 2)),
+            np.reshape(expect, (2, 2, 2)),
+            rtol=1e-13,
+        )
