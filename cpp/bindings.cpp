@@ -359,6 +359,14 @@ void topk_row(const Kernels<T>& k, const T* x, std::size_t n, std::size_t kk, T*
     }
     return;
   }
+  // float64: the normaliser again in long double from each piece's own reference (m_ref, d_ref),
+  // free of the rescalings' roundings to double, so a probability is rounded once (<= 3 ULP).
+  long double d_ld = 0.0L;
+  if constexpr (sizeof(T) == 8) {
+    for (std::size_t t = 0; t < (kk > fused_max_k ? 1 : pieces); ++t) {
+      if (sums[t].d_ref > 0.0) d_ld += static_cast<long double>(sums[t].d_ref) * softlib::expl_difference(sums[t].m_ref, m);
+    }
+  }
   std::vector<std::int64_t> all;
   for (std::int64_t c : cand) {
     if (c >= 0) all.push_back(c);
@@ -370,7 +378,7 @@ void topk_row(const Kernels<T>& k, const T* x, std::size_t n, std::size_t kk, T*
     if constexpr (sizeof(T) == 4) {
       probs[j] = T(std::exp(double(x[c]) - m) / d);
     } else {
-      probs[j] = T(softlib::exp_difference(x[c], m) / d);
+      probs[j] = T(softlib::expl_difference(x[c], m) / d_ld);
     }
   }
 }

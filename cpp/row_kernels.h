@@ -140,10 +140,13 @@ struct RowKernels {
     const mk::ExtExpSum p = mk::raddextexp<S>(x, n);
     // s small: the row may be dominated by one entry (log d near 0), which e ln 2 + log s cannot give
     // relative to itself (nor always >= the max): such rows take the three-pass normaliser.
-    constexpr double two_pass_s_min = 1.4142135623730951 * dominated_below<T> * (1 + 0x1p-20);
+    // The terms p 2^(n - e) carry the exp kernel's rounding (no term is exactly 1, unlike exp(max -
+    // max)), so log s is off by up to ~2^-23 (float) / 2^-52 (double) absolutely: enough for an ULP of
+    // log d only when log d >= 2. d >= s / sqrt 2, so rows with s < 16 (d possibly < 11.3) fall back.
+    constexpr double two_pass_s_min = 16.0;
     if (!p.usable || p.s < two_pass_s_min) return log_z_three_pass(x, n);
     // e ln 2 + log s, with e ln 2 = e ln2_hi (exact) + e ln2_lo. The max is at most (e + 1/2) ln 2,
-    // so d = sum / e^max >= s / sqrt 2 >= dominated_below: log d is not near 0.
+    // so d = sum / e^max >= s / sqrt 2 > 11: every log-probability is below -2.4.
     using C = ExpConstants<double>;
     const double e_hi = p.e * C::ln2_hi;
     const double rest = p.e * C::ln2_lo + std::log(p.s);

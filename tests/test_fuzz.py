@@ -12,6 +12,8 @@ ULP, so the float64 bounds are checked to within that. The table of measured max
 after issue 15) comes from tests/fuzz_ulp_table.py.
 """
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +26,8 @@ from softlib.testing import exact_softmax, ulp_error
 PATHS = softlib.isas()
 ALGS = list(core.algorithms())
 BOUND = {np.float32: 3, np.float64: 4}
+# More examples for a deeper run: SOFTLIB_FUZZ_EXAMPLES=2000 pytest tests/test_fuzz.py
+EXAMPLES = int(os.environ.get("SOFTLIB_FUZZ_EXAMPLES", "60"))
 
 
 @st.composite
@@ -80,7 +84,9 @@ def check(func, y, x, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_kernels_every_path_and_algorithm(dtype, data):
     x = data.draw(rows(dtype))
@@ -97,7 +103,11 @@ def test_kernels_every_path_and_algorithm(dtype, data):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.longdouble])
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=max(EXAMPLES * 2 // 3, 1),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_public_functions_reference_and_long_double(dtype, data):
     base = np.float64 if dtype == np.longdouble else dtype
