@@ -37,6 +37,7 @@ from ._dispatch import core, isa
 #: Every accepted value of ``algorithm``.
 ALGORITHMS = ("auto", "three_pass", "three_pass_recompute", "two_pass", "online", "reference")
 _KERNEL_INDEX = {name: i for i, name in enumerate(core.algorithms())} if core is not None else {}
+_THREE_PASS, _TWO_PASS, _ONLINE = (_KERNEL_INDEX.get(a, -1) for a in ("three_pass", "two_pass", "online"))
 _LONGDOUBLE = np.dtype(np.longdouble)
 _HAS_LONGDOUBLE = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
@@ -256,8 +257,39 @@ def auto_algorithm(n: int, rows: int, dtype, path: str | None = None, op: str = 
     return "two_pass"
 
 
+def _fast_rows(x, axis) -> bool:
+    """Whether ``x`` takes the fast path: a C-contiguous, non-empty float32/float64 ndarray reduced
+    along its last axis (the common call: no axis moves, no copies, no checks beyond these)."""
+    return (
+        type(x) is np.ndarray
+        and (axis == -1 or (type(axis) is int and axis == x.ndim - 1))
+        and x.ndim >= 1
+        and (x.dtype == _F32 or x.dtype == _F64)
+        and x.flags.c_contiguous
+        and x.size > 0
+    )
+
+
+def _auto_index(n: int, itemsize: int, op: str) -> int:
+    """The kernel index of auto_algorithm's choice, without its keyword handling (the fast path)."""
+    if 2 * n * itemsize <= (1 << 19):
+        return _THREE_PASS
+    if op != "softmax":
+        return _ONLINE
+    return _THREE_PASS if core.isa() == "portable" else _TWO_PASS
+
+
 def _elementwise(name: str, x, axis, algorithm: str, out, threads):
     """Shared body of softmax and log_softmax (and the StableMax pair): same shape in, same shape out."""
+    # The fast path: a few attribute checks, one allocation and the kernel (about 1 us of Python).
+    if out is None and threads is None and algorithm == "auto" and core is not None and _fast_rows(x, axis):
+        n = x.shape[-1]
+        y = np.empty_like(x)
+        if name == "softmax" or name == "log_softmax":
+            getattr(core, name)(x.reshape(-1, n), y.reshape(-1, n), _auto_index(n, x.itemsize, name), 0)
+        else:
+            getattr(core, name)(x.reshape(-1, n), y.reshape(-1, n), 0)
+        return y
     _check_algorithm(algorithm)
     x, back = _to_numpy(x)
     x, result, nthreads = _prepare(name, x, threads)
@@ -447,6 +479,11 @@ def logsumexp(a, axis=-1, b=None, keepdims: bool = False, return_sign: bool = Fa
     >>> softlib.logsumexp([1.0, 2.0], b=[1.0, -1.0], return_sign=True)  # log|e - e^2|, sign -1
     (np.float64(1.5413248546129181), np.float64(-1.0))
     """
+    if b is None and not keepdims and not return_sign and threads is None and core is not None \
+            and _fast_rows(a, axis) and a.shape[-1] > 0:
+        y = np.empty(a.shape[:-1], a.dtype)
+        core.logsumexp(a.reshape(-1, a.shape[-1]), y.reshape(-1), 0)
+        return y[()] if y.ndim == 0 else y
     a, back = _to_numpy(a)
     if b is not None:
         b, _ = _to_numpy(b)
