@@ -150,12 +150,17 @@ def _returner(x, module: str):
         except Exception:  # pragma: no cover - a library whose namespace cannot be built
             namespace = None
         if namespace is not None and hasattr(namespace, "from_dlpack") and "numpy" not in namespace.__name__:
-            return lambda y: namespace.from_dlpack(np.ascontiguousarray(y)) if isinstance(y, np.ndarray) \
-                else namespace.asarray(y)
+            return lambda y: namespace.from_dlpack(_c_order(y))
     lib = sys.modules.get(module)
     if lib is not None and hasattr(lib, "from_dlpack") and module != "numpy":
-        return lambda y: lib.from_dlpack(np.ascontiguousarray(y))
+        return lambda y: lib.from_dlpack(_c_order(y))
     return None
+
+
+def _c_order(y) -> np.ndarray:
+    """``y`` as a C-ordered array, 0-d kept 0-d (np.ascontiguousarray would make it 1-d)."""
+    y = np.asarray(y)
+    return y if y.flags.c_contiguous else y.copy(order="C")
 
 
 def _give_back(y, back):

@@ -202,6 +202,7 @@ def test_other_libraries_come_back_as_their_type():
     assert isinstance(y, _ArrayAPIArray)
     np.testing.assert_allclose(y._a, [[0.25, 0.75]])
     assert isinstance(softlib.logsumexp(x), _ArrayAPIArray)
+    assert softlib.logsumexp(x, axis=None)._a.ndim == 0
 
 
 def test_torch_tensors():
@@ -210,5 +211,9 @@ def test_torch_tensors():
     y = softlib.softmax(x, axis=-1)
     assert isinstance(y, torch.Tensor) and y.dtype == torch.float32
     assert torch.allclose(y, torch.softmax(x, -1), rtol=1e-5, atol=1e-7)
+    lse = softlib.logsumexp(x, axis=None)
+    assert isinstance(lse, torch.Tensor) and lse.ndim == 0  # a full reduction: 0-d, as torch gives
+    p, i = softlib.softmax_topk(x, 2)
+    assert isinstance(i, torch.Tensor) and i.dtype == torch.int64
     with pytest.raises(TypeError, match="detach"):
         softlib.softmax(x.requires_grad_())
