@@ -141,12 +141,13 @@ struct RowKernels {
     // s small: the row may be dominated by one entry (log d near 0), which e ln 2 + log s cannot give
     // relative to itself (nor always >= the max): such rows take the three-pass normaliser.
     // The terms p 2^(n - e) carry the exp kernel's rounding (no term is exactly 1, unlike exp(max -
-    // max)), so log s is off by up to ~2^-23 (float) / 2^-52 (double) absolutely: enough for an ULP of
-    // log d only when log d >= 2. d >= s / sqrt 2, so rows with s < 16 (d possibly < 11.3) fall back.
-    constexpr double two_pass_s_min = 16.0;
+    // max)), so log s is off by about an ULP of 1 (2^-23 float, 2^-52 double) absolutely: within an
+    // ULP or two of log d only when log d >= 1. d >= s / sqrt 2, so rows with s < 4 (d possibly below
+    // 2.83) fall back (tests/test_fuzz.py checks the 3-ULP bound).
+    constexpr double two_pass_s_min = 4.0;
     if (!p.usable || p.s < two_pass_s_min) return log_z_three_pass(x, n);
     // e ln 2 + log s, with e ln 2 = e ln2_hi (exact) + e ln2_lo. The max is at most (e + 1/2) ln 2,
-    // so d = sum / e^max >= s / sqrt 2 > 11: every log-probability is below -2.4.
+    // so d = sum / e^max >= s / sqrt 2 > 2.8: every log-probability is below -1.
     using C = ExpConstants<double>;
     const double e_hi = p.e * C::ln2_hi;
     const double rest = p.e * C::ln2_lo + std::log(p.s);
@@ -158,13 +159,15 @@ struct RowKernels {
       return {e_hi, rest, true};
     }
   }
+  static constexpr double online_d_min = sizeof(T) == 4 ? 1.5 : 2.0;
   static LogZ log_z_online(const T* x, std::size_t n) {
     const OnlineSum p = mk::raddonline<S>(x, n);
     if (!p.usable) return log_z_three_pass(x, n);
     // When the pass ended on a reference below the max, the max's own term exp(max - m_ref) carries
     // the exp kernel's rounding (2^-24 for float data) into d: log d is then off by ~2^-24 / d, too
     // much of a log d below ln 2, so such rows sum the other terms again.
-    if (p.m_ref != p.m && p.d < 2.0) return {p.m, log1p_others(x, n, p.m, p.d), true};
+    // The threshold (1.5 float, 2 double) keeps that error within an ULP or so of log d.
+    if (p.m_ref != p.m && p.d < online_d_min) return {p.m, log1p_others(x, n, p.m, p.d), true};
     return {p.m, log_d_of(x, n, p.m, p.d), true};
   }
 
