@@ -137,23 +137,21 @@ void elementwise(Op op, const py::array& xa, py::array& ya, int algorithm, int t
       const T* xr = x.row(r);
       T* yr = y.row(r);
       double m, d;
-      if (!split_row_normaliser(k, xr, x.n, nt, m, d)) {
+      // A row the pieces cannot normalise (non-finite input), or one dominated by its max (log d
+      // near 0 must come from log1p of the other terms: row_kernels.h), runs whole on this thread.
+      if (!split_row_normaliser(k, xr, x.n, nt, m, d) ||
+          (op == Op::log_softmax && d < softlib::dominated_below<T>)) {
         (op == Op::softmax ? k.softmax[softlib::three_pass] : k.log_softmax[softlib::three_pass])(xr, yr, x.n);
         continue;
       }
+      const double ld = std::log(d);
       softlib::parallel_for(x.n, nt, [&](std::size_t b, std::size_t e, int) {
         if (e <= b) return;
         if (op == Op::softmax) {
           k.scale_exp_minus_max(xr + b, yr + b, e - b, T(m), T(1.0 / d));
         } else {
-          const double ld = std::log(d);
-          if constexpr (sizeof(T) == 4) {
-            const double v = m + ld;
-            const T hi = T(v);
-            k.subtract2(xr + b, yr + b, e - b, hi, T(v - double(hi)));
-          } else {
-            k.subtract2(xr + b, yr + b, e - b, T(m), T(ld));
-          }
+          // (x - m) - log d: m is a value of T, and log d >= 0 is kept whole (as the row kernels do).
+          k.subtract2(xr + b, yr + b, e - b, T(m), T(ld));
         }
       });
     }
@@ -181,8 +179,8 @@ void logsumexp(const py::array& xa, py::array& ya, int threads, const std::strin
   if (nt > 1 && x.rows < static_cast<std::size_t>(nt) && x.n >= softlib::split_row_min) {
     for (std::size_t r = 0; r < x.rows; ++r) {
       double m, d;
-      out[static_cast<std::ptrdiff_t>(r) * out_stride] =
-          split_row_normaliser(k, x.row(r), x.n, nt, m, d) ? T(m + std::log(d)) : k.logsumexp(x.row(r), x.n);
+      const bool whole = !split_row_normaliser(k, x.row(r), x.n, nt, m, d) || d < softlib::dominated_below<T>;
+      out[static_cast<std::ptrdiff_t>(r) * out_stride] = whole ? k.logsumexp(x.row(r), x.n) : T(m + std::log(d));
     }
     return;
   }
@@ -361,6 +359,14 @@ void topk_row(const Kernels<T>& k, const T* x, std::size_t n, std::size_t kk, T*
     }
     return;
   }
+  // float64: the normaliser again in long double from each piece's own reference (m_ref, d_ref),
+  // free of the rescalings' roundings to double, so a probability is rounded once (<= 3 ULP).
+  long double d_ld = 0.0L;
+  if constexpr (sizeof(T) == 8) {
+    for (std::size_t t = 0; t < (kk > fused_max_k ? 1 : pieces); ++t) {
+      if (sums[t].d_ref > 0.0) d_ld += static_cast<long double>(sums[t].d_ref) * softlib::expl_difference(sums[t].m_ref, m);
+    }
+  }
   std::vector<std::int64_t> all;
   for (std::int64_t c : cand) {
     if (c >= 0) all.push_back(c);
@@ -372,7 +378,7 @@ void topk_row(const Kernels<T>& k, const T* x, std::size_t n, std::size_t kk, T*
     if constexpr (sizeof(T) == 4) {
       probs[j] = T(std::exp(double(x[c]) - m) / d);
     } else {
-      probs[j] = T(softlib::exp_difference(x[c], m) / d);
+      probs[j] = T(softlib::expl_difference(x[c], m) / d_ld);
     }
   }
 }

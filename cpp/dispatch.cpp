@@ -48,9 +48,11 @@ const KernelTable& kernels_for(const std::string& name) {
     throw std::invalid_argument("SOFTLIB_ISA / isa: this CPU cannot run the '" + name + "' code path (it supports: " +
                                 [] {
                                   std::string s;
-                                  for (Isa i : supported_isas()) s += (s.empty() ? "" : ", ") + std::string(isa_name(i));
+                                  for (Isa i : supported_isas())
+                                    s += (s.empty() ? "" : ", ") + std::string(isa_name(i));
                                   return s;
-                                }() + ")");
+                                }() +
+                                ")");
   }
   throw std::invalid_argument("unknown code path '" + name + "': use portable, avx2 or avx512");
 }

@@ -23,6 +23,7 @@ struct ExpConstants<float> {
   static constexpr float c5 = 0x1.120BA2p-7f;
   static constexpr float c6 = 0x1.6D113Cp-10f;
   static constexpr float underflow = -0x1.5D58A0p+6f;  // ln(FLT_MIN): below it exp(t) < FLT_MIN -> 0
+  static constexpr float zero_below = -110.0f;         // < ln(2^-150): exp(t) rounds to 0 (-inf too)
   static constexpr float overflow = 0x1.62E148p+6f;    // ln(FLT_MAX): above it exp(t) -> +inf
   static constexpr float round_magic = 0x1.8p+23f;     // x + magic - magic rounds |x| < 2^22 to nearest
   static constexpr float exp2_magic = 0x1.8p+23f + 127.0f;  // bits of (n + magic) << 23 = 2^n
@@ -45,6 +46,7 @@ struct ExpConstants<double> {
   static constexpr double c10 = 0x1.2891A8C1D838Dp-22;
   static constexpr double c11 = 0x1.AF38D53857513p-26;
   static constexpr double underflow = -0x1.6232BDD7ABCD2p+9;  // ln(DBL_MIN)
+  static constexpr double zero_below = -760.0;               // < ln(2^-1075): exp(t) rounds to 0
   static constexpr double overflow = 0x1.62E42FEFA39EFp+9;    // ln(DBL_MAX)
   static constexpr double round_magic = 0x1.8p+52;
   static constexpr double exp2_magic = 0x1.8p+52 + 1023.0;

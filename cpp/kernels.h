@@ -24,6 +24,11 @@ struct OnlineSum {
   double d_ref;  // ... and sum_i exp(x_i - m_ref), free of the final rescaling's rounding
 };
 
+// d = sum exp(x - max) below which a row counts as dominated by its max: its log d is then taken as
+// log1p of the sum of the other terms, summed on its own (row_kernels.h, log_d_of).
+template <typename T>
+constexpr double dominated_below = sizeof(T) == 4 ? 1.0 + 0x1p-12 : 2.0;
+
 template <typename T>
 using RowKernel = void (*)(const T* x, T* y, std::size_t n);
 

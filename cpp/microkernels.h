@@ -70,11 +70,16 @@ struct Exp {
   }
   // c * e^r = c + (r c) p(r): the scale rides in the last FMA, saving a rounding.
   static V scaled_expr(V r, V c) { return S::fma(S::mul(r, c), poly(r), c); }
-  // c * exp(hi + lo) for hi <= 88 (float) / 709 (double); 0 where hi < ln(smallest normal).
+  // c * exp(hi + lo) for hi <= 88 (float) / 709 (double), subnormal results included (gradual
+  // underflow, as libm's exp and SciPy give them); 0 below ln(smallest subnormal / 2) and for -inf.
+  // A vector with a lane below ln(smallest normal) is rare: only it pays for the two-step scaling.
   static V exp_scaled(V hi, V lo, V c) {
     V n, r;
     reduce(hi, lo, n, r);
-    return S::zero_if_less(S::ldexp_normal(scaled_expr(r, c), n), hi, C::underflow);
+    const V v = scaled_expr(r, c);
+    if (!S::any_greater(S::set(C::underflow), hi)) return S::ldexp_normal(v, n);
+    return S::zero_if_less(S::select_negative(S::sub(hi, S::set(C::underflow)), S::ldexp(v, n), S::ldexp_normal(v, n)),
+                           hi, C::zero_below);
   }
 };
 
@@ -112,8 +117,7 @@ template <class S, class = void>
 struct has_total2 : std::false_type {};
 template <class S>
 struct has_total2<S, std::void_t<decltype(S::acc_total2(std::declval<const typename S::Acc&>(),
-                                                         std::declval<const typename S::Acc&>()))>>
-    : std::true_type {};
+                                                        std::declval<const typename S::Acc&>()))>> : std::true_type {};
 
 template <class S>
 double acc_total(const typename S::Acc (&a)[U]) {
@@ -125,6 +129,29 @@ double acc_total(const typename S::Acc (&a)[U]) {
     for (std::size_t u = 0; u < U; ++u) s += acc_total<S>(a[u]);
     return s;
   }
+}
+
+// The total of the accumulators as an unevaluated sum hi + lo (lanes summed with TwoSum): for float64
+// data, whose lanes are compensated, hi + lo carries the sum to about 2^-100 relative, so that d - 1
+// of a row dominated by its max is known beyond double precision (row_kernels.h, log_d_of).
+struct DD {
+  double hi, lo;
+};
+template <class S>
+DD acc_total_dd(const typename S::Acc (&a)[U]) {
+  double s = 0.0, c = 0.0;
+  for (std::size_t u = 0; u < U; ++u) {
+    double hi[S::W], lo[S::W];
+    S::acc_to_array(a[u], hi, lo);
+    for (std::size_t i = 0; i < S::W; ++i) {
+      const double t = s + hi[i];
+      const double bp = t - s;
+      c += (s - (t - bp)) + (hi[i] - bp) + lo[i];
+      s = t;
+    }
+  }
+  const double h = s + c;
+  return {h, c - (h - s)};
 }
 
 // Largest lane. With NaN lanes the result may be NaN or not: callers detect NaN through the sums
@@ -193,15 +220,28 @@ double raddstoreexpminusmax(const typename S::T* x, typename S::T* y, std::size_
 }
 
 // ------------------------------------------------------------------------------ raddexpminusmax
-// sum_i exp(x_i - m) in double, nothing stored.
+// sum_i exp(x_i - m) in double, nothing stored; as hi + lo with the _dd variant.
+template <class S>
+void raddexpminusmax_acc(const typename S::T* x, std::size_t n, typename S::T m, typename S::Acc (&acc)[U]);
 template <class S>
 double raddexpminusmax(const typename S::T* x, std::size_t n, typename S::T m) {
+  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
+  raddexpminusmax_acc<S>(x, n, m, acc);
+  return acc_total<S>(acc);
+}
+template <class S>
+DD raddexpminusmax_dd(const typename S::T* x, std::size_t n, typename S::T m) {
+  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
+  raddexpminusmax_acc<S>(x, n, m, acc);
+  return acc_total_dd<S>(acc);
+}
+template <class S>
+void raddexpminusmax_acc(const typename S::T* x, std::size_t n, typename S::T m, typename S::Acc (&acc)[U]) {
   using T = typename S::T;
   using V = typename S::V;
   using E = Exp<S>;
   constexpr std::size_t W = S::W;
   const V vm = S::set(m), one = S::set(T(1));
-  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
   std::size_t i = 0;
   for (; i + U * W <= n; i += U * W) {
     for (std::size_t u = 0; u < U; ++u) {
@@ -220,7 +260,6 @@ double raddexpminusmax(const typename S::T* x, std::size_t n, typename S::T m) {
     two_diff<S>(S::load_tail(x + i, n - i, m), vm, hi, lo);
     S::acc_add(acc[1], S::tail_zero(E::exp_scaled(hi, lo, one), n - i));
   }
-  return acc_total<S>(acc);
 }
 
 // -------------------------------------------------------------------------------------- vscale
@@ -258,8 +297,7 @@ void vdivide(typename S::T* y, std::size_t n, typename S::T s) {
 // ---------------------------------------------------------------------------- vscaleexpminusmax
 // y_i = c * exp(x_i - m)
 template <class S>
-void vscaleexpminusmax(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T m,
-                       typename S::T c) {
+void vscaleexpminusmax(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T m, typename S::T c) {
   using V = typename S::V;
   using E = Exp<S>;
   constexpr std::size_t W = S::W;
@@ -444,8 +482,7 @@ OnlineSum raddonline(const typename S::T* x, std::size_t n) {
 // ------------------------------------------------------------------------------------ vsubtract2
 // y_i = (x_i - hi) - lo: log-softmax from the log-normaliser hi + lo.
 template <class S>
-void vsubtract2(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T hi,
-                typename S::T lo) {
+void vsubtract2(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T hi, typename S::T lo) {
   using V = typename S::V;
   constexpr std::size_t W = S::W;
   const V vh = S::set(hi), vl = S::set(lo);

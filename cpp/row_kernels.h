@@ -90,52 +90,92 @@ struct RowKernels {
   }
 
   // --- the log-normaliser log sum exp(x) = hi + lo, by each algorithm's first pass(es)
+  // hi is the row's max m (a value of T, so x - hi is formed in T without losing x's bits) and lo is
+  // log d >= 0, d = sum exp(x - m) >= 1: log-probabilities (x - m) - log d are then never above 0,
+  // and with both terms of one sign each keeps its relative accuracy. For float data hi + lo is
+  // added in double (logsumexp); a float32 hi = m + log d in double would lose log d once |m| > 2^29.
   struct LogZ {
-    T hi, lo;
+    double hi, lo;
     bool ok;
   };
-  static LogZ split(double m, double log_d) {
-    if constexpr (sizeof(T) == 4) {
-      const double v = m + log_d;  // exact enough: 53 bits for a float result
-      const T hi = T(v);
-      return {hi, T(v - double(hi)), true};
-    } else {
-      return {T(m), T(log_d), true};
-    }
+  // log d, accurate relative to itself also when d is near 1 (a row dominated by its max, where
+  // log d ~ d - 1 is a log-probability near 0 or a logsumexp near m): then t = d - 1 is summed again
+  // without the max's own term (a second pass, for such rows only) and log d = log1p(t). Below the
+  // threshold, d's rounding (2^-53 relative, from 1 + t) would show in log d: float32 data need it
+  // for t < 2^-12 (one float ULP of t is 2^-35 there), float64 data for d < 2.
+  static double log_d_of(const T* x, std::size_t n, double m, double d) {
+    return d >= dominated_below<T> ? std::log(d) : log1p_others(x, n, m, d);
+  }
+  // log1p(sum of exp(x_i - m) over every i but the first maximum): the second pass.
+  static double log1p_others(const T* x, std::size_t n, double m, double d) {
+    std::size_t i = 0;
+    while (i < n && !(double(x[i]) == m)) ++i;
+    if (i == n) return std::log(d);
+    const T tm = T(m);
+    const double t = mk::raddexpminusmax<S>(x, i, tm) + mk::raddexpminusmax<S>(x + i + 1, n - i - 1, tm);
+    return std::log1p(t);
   }
   static LogZ log_z_three_pass(const T* x, std::size_t n) {
     const T m = mk::rmax<S>(x, n);
     if (!std::isfinite(m)) return {0, 0, false};
-    const double s = mk::raddexpminusmax<S>(x, n, m);
-    if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
-    return split(m, std::log(s));
+    if constexpr (sizeof(T) == 8) {
+      // float64: the compensated lanes give d = hi + lo, so t = d - 1 = (hi - 1) + lo (exact
+      // subtraction for hi in [1/2, 2]) without a second pass, unless t < 2^-40 (then it is summed
+      // again: 2^-106 of d would be too much of t).
+      const mk::DD dd = mk::raddexpminusmax_dd<S>(x, n, m);
+      const double s = dd.hi + dd.lo;
+      if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
+      if (s < dominated_below<T>) {
+        const double t = (dd.hi - 1.0) + dd.lo;
+        if (t >= 0x1p-40) return {double(m), std::log1p(t), true};
+      }
+      return {double(m), log_d_of(x, n, m, s), true};
+    } else {
+      const double s = mk::raddexpminusmax<S>(x, n, m);
+      if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
+      return {double(m), log_d_of(x, n, m, s), true};
+    }
   }
   static LogZ log_z_two_pass(const T* x, std::size_t n) {
     const mk::ExtExpSum p = mk::raddextexp<S>(x, n);
-    if (!p.usable) return log_z_three_pass(x, n);
-    // e ln 2 + log s, with e ln 2 = e ln2_hi (exact) + e ln2_lo.
+    // s small: the row may be dominated by one entry (log d near 0), which e ln 2 + log s cannot give
+    // relative to itself (nor always >= the max): such rows take the three-pass normaliser.
+    // The terms p 2^(n - e) carry the exp kernel's rounding (no term is exactly 1, unlike exp(max -
+    // max)), so log s is off by about an ULP of 1 (2^-23 float, 2^-52 double) absolutely: within an
+    // ULP or two of log d only when log d >= 1. d >= s / sqrt 2, so rows with s < 4 (d possibly below
+    // 2.83) fall back (tests/test_fuzz.py checks the 3-ULP bound).
+    constexpr double two_pass_s_min = 4.0;
+    if (!p.usable || p.s < two_pass_s_min) return log_z_three_pass(x, n);
+    // e ln 2 + log s, with e ln 2 = e ln2_hi (exact) + e ln2_lo. The max is at most (e + 1/2) ln 2,
+    // so d = sum / e^max >= s / sqrt 2 > 2.8: every log-probability is below -1.
     using C = ExpConstants<double>;
     const double e_hi = p.e * C::ln2_hi;
     const double rest = p.e * C::ln2_lo + std::log(p.s);
     if constexpr (sizeof(T) == 4) {
-      const double v = e_hi + rest;
-      const T hi = T(v);
-      return {hi, T((e_hi - double(hi)) + rest), true};
+      const double v = e_hi + rest;  // |e| <= 2800: v keeps 2^-40 of rest
+      const double hi = double(T(v));
+      return {hi, (e_hi - hi) + rest, true};
     } else {
       return {e_hi, rest, true};
     }
   }
+  static constexpr double online_d_min = sizeof(T) == 4 ? 1.5 : 2.0;
   static LogZ log_z_online(const T* x, std::size_t n) {
     const OnlineSum p = mk::raddonline<S>(x, n);
     if (!p.usable) return log_z_three_pass(x, n);
-    return split(p.m, std::log(p.d));
+    // When the pass ended on a reference below the max, the max's own term exp(max - m_ref) carries
+    // the exp kernel's rounding (2^-24 for float data) into d: log d is then off by ~2^-24 / d, too
+    // much of a log d below ln 2, so such rows sum the other terms again.
+    // The threshold (1.5 float, 2 double) keeps that error within an ULP or so of log d.
+    if (p.m_ref != p.m && p.d < online_d_min) return {p.m, log1p_others(x, n, p.m, p.d), true};
+    return {p.m, log_d_of(x, n, p.m, p.d), true};
   }
 
   template <LogZ (*log_z)(const T*, std::size_t)>
   static void log_softmax(const T* x, T* y, std::size_t n) {
     const LogZ z = log_z(x, n);
     if (!z.ok) return log_softmax_scipy(x, y, n);
-    mk::vsubtract2<S>(x, y, n, z.hi, z.lo);
+    mk::vsubtract2<S>(x, y, n, T(z.hi), T(z.lo));
   }
   // The normaliser pass for log_softmax's "auto" and for logsumexp: the three-pass max + sum while the
   // row stays in cache (one exp per element, no rescaling bookkeeping), the online pass beyond (one read).
@@ -145,7 +185,7 @@ struct RowKernels {
   static T logsumexp(const T* x, std::size_t n) {
     const LogZ z = log_z_auto(x, n);
     if (!z.ok) return logsumexp_scipy(x, n);
-    return T(double(z.hi) + double(z.lo));
+    return T(z.hi + z.lo);
   }
 
   static T row_max(const T* x, std::size_t n) { return mk::rmax<S>(x, n); }

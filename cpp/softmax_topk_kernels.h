@@ -45,8 +45,8 @@ struct TopK {
 // The online (m, d) of x[0..n) and its k largest entries (indices offset by `base`), in one pass.
 // k <= n. NaN entries are never kept (the caller treats rows with NaN as all-NaN rows anyway).
 template <class S>
-OnlineSum raddonline_topk(const typename S::T* x, std::size_t n, std::size_t k, typename S::T* val,
-                          std::int64_t* idx, std::int64_t base) {
+OnlineSum raddonline_topk(const typename S::T* x, std::size_t n, std::size_t k, typename S::T* val, std::int64_t* idx,
+                          std::int64_t base) {
   using T = typename S::T;
   using V = typename S::V;
   using E = Exp<S>;

@@ -32,4 +32,13 @@ inline double exp_difference(double a, double b) {
   return static_cast<double>(std::exp(static_cast<long double>(hi)) * (1.0L + static_cast<long double>(lo)));
 }
 
+// exp(a - b) in long double, a - b carried exactly (TwoSum): for results rounded once to double.
+inline long double expl_difference(double a, double b) {
+  const double hi = a - b;
+  if (!std::isfinite(hi)) return std::exp(static_cast<long double>(hi));
+  const double ap = hi + b, bpp = hi - ap;
+  const double lo = (a - ap) - (b + bpp);
+  return std::exp(static_cast<long double>(hi)) * (1.0L + static_cast<long double>(lo));
+}
+
 }  // namespace softlib

@@ -9,7 +9,9 @@ Measures, in one run on the machine at hand, float32:
   three_pass_recompute 16, two_pass and online 12, log_softmax 12, logsumexp 4) over the copy bandwidth;
 - the price of the accuracy devices (the same kernels without TwoSum and double accumulation);
 - the NumPy reference, ``scipy.special.softmax`` and ``torch.softmax`` (when PyTorch is importable);
-- ``softmax_topk`` against ``softmax`` + ``np.argpartition`` + a sort, when softlib has it.
+- ``softmax_topk`` against ``softmax`` + ``np.argpartition`` + a sort, when softlib has it;
+- the Python-side overhead per call (argument checks, dtype logic, allocation): the public function
+  minus the bare kernel call on a preallocated output, at 1x8 (overhead alone) and 64x32.
 
 Every figure is the median of repeated runs. It prints a table, then issue 3's targets as ratios
 measured in this run, and writes everything to JSON (``build/bench.json`` unless ``--json``).
@@ -160,6 +162,7 @@ def main(argv=None) -> int:
     parser.add_argument("--paired-only", action="store_true", help="only the paired-ratio targets (quick)")
     args = parser.parse_args(argv)
     if args.paired_only:
+        python_overhead()
         found = paired_targets(core.cpu_count())
         out = pathlib.Path(args.json) if args.json else pathlib.Path("build") / "bench_paired.json"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -249,14 +252,40 @@ def main(argv=None) -> int:
                     record(name, "torch", "torch", "softmax", threads, t, n, 24)
                     t = median_time(lambda: torch.log_softmax(tx, -1))
                     record(name, "torch_log", "torch", "log_softmax", threads, t, n)
-        del x, y
+        x = y = None  # free the arrays before the next shape
 
+    results["python_overhead_us"] = python_overhead()
     results["targets"] = targets(results["rows"], all_threads) + paired_targets(all_threads)
     out = pathlib.Path(args.json) if args.json else pathlib.Path("build") / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     print(f"results written to {out}")
     return 0
+
+
+def python_overhead(repeats: int = 9, number: int = 2000) -> dict:
+    """Per-call microseconds of softlib.softmax / logsumexp and of the bare kernel call (preallocated
+    output), interleaved, medians: the difference is the Python-side overhead (issue 14)."""
+    out = {}
+    for shape in ((1, 8), (64, 32)):
+        x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+        y, lse = np.empty_like(x), np.empty(shape[0], np.float32)
+        fns = {"softlib.softmax": lambda: softlib.softmax(x), "kernel softmax": lambda: core.softmax(x, y, 0, 1),
+               "softlib.logsumexp": lambda: softlib.logsumexp(x), "kernel logsumexp": lambda: core.logsumexp(x, lse, 1)}
+        times = {k: [] for k in fns}
+        for _ in range(repeats):
+            for k, f in fns.items():
+                t = time.perf_counter()
+                for _ in range(number):
+                    f()
+                times[k].append((time.perf_counter() - t) / number * 1e6)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        name = f"{shape[0]}x{shape[1]}"
+        out[name] = med
+        print(f"python overhead {name:>6}: softmax {med['softlib.softmax']:.2f} us a call "
+              f"(kernel {med['kernel softmax']:.2f}: overhead {med['softlib.softmax'] - med['kernel softmax']:.2f} us); "
+              f"logsumexp {med['softlib.logsumexp']:.2f} (kernel {med['kernel logsumexp']:.2f})")
+    return out
 
 
 def targets(rows, all_threads):

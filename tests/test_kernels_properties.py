@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import softlib
+from softlib.testing import ulp_error as ulps
 from softlib import _core as core
 
 PATHS = softlib.isas()
@@ -34,12 +35,6 @@ def exact(x):
     xl = x.astype(np.longdouble)
     e = np.exp(xl - xl.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
-
-
-def ulps(y, ref, dtype):
-    info = np.finfo(dtype)
-    ulp = np.exp2(np.floor(np.log2(np.maximum(np.abs(ref), info.tiny).astype(np.float64))) - info.nmant)
-    return np.abs(y - ref) / ulp
 
 
 @pytest.mark.parametrize("path", PATHS)

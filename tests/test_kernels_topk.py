@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import softlib
+from softlib.testing import ulp_error as ulps
 from softlib import _core as core
 
 PATHS = softlib.isas()
@@ -24,11 +25,6 @@ def run(x, k, path, threads=1):
     idx = np.empty((x.shape[0], k), np.int64)
     core.softmax_topk(x, k, probs, idx, threads, path)
     return probs, idx
-
-
-def ulps(y, ref, dtype):
-    info = np.finfo(dtype)
-    return np.abs(y - ref) / np.exp2(np.floor(np.log2(np.maximum(np.abs(ref), info.tiny).astype(np.float64))) - info.nmant)
 
 
 @pytest.mark.parametrize("path", PATHS)

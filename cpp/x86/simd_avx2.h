@@ -78,9 +78,7 @@ struct F32 {
     _mm256_storeu_pd(hi + 4, a.hi);
     for (std::size_t i = 0; i < W; ++i) lo[i] = 0.0;
   }
-  static Acc acc_from_array(const double* hi, const double*) {
-    return {_mm256_loadu_pd(hi), _mm256_loadu_pd(hi + 4)};
-  }
+  static Acc acc_from_array(const double* hi, const double*) { return {_mm256_loadu_pd(hi), _mm256_loadu_pd(hi + 4)}; }
   static void acc_scale(Acc& a, double f) {
     a.lo = _mm256_mul_pd(a.lo, _mm256_set1_pd(f));
     a.hi = _mm256_mul_pd(a.hi, _mm256_set1_pd(f));

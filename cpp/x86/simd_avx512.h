@@ -63,9 +63,7 @@ struct F32 {
     _mm512_storeu_pd(hi + 8, a.hi);
     for (std::size_t i = 0; i < W; ++i) lo[i] = 0.0;
   }
-  static Acc acc_from_array(const double* hi, const double*) {
-    return {_mm512_loadu_pd(hi), _mm512_loadu_pd(hi + 8)};
-  }
+  static Acc acc_from_array(const double* hi, const double*) { return {_mm512_loadu_pd(hi), _mm512_loadu_pd(hi + 8)}; }
   static void acc_scale(Acc& a, double f) {
     a.lo = _mm512_mul_pd(a.lo, _mm512_set1_pd(f));
     a.hi = _mm512_mul_pd(a.hi, _mm512_set1_pd(f));
@@ -128,9 +126,7 @@ struct F64 {
     _mm512_storeu_pd(hi, a.hi);
     _mm512_storeu_pd(lo, a.lo);
   }
-  static Acc acc_from_array(const double* hi, const double* lo) {
-    return {_mm512_loadu_pd(hi), _mm512_loadu_pd(lo)};
-  }
+  static Acc acc_from_array(const double* hi, const double* lo) { return {_mm512_loadu_pd(hi), _mm512_loadu_pd(lo)}; }
   static void acc_scale(Acc& a, double f) {
     a.hi = _mm512_mul_pd(a.hi, _mm512_set1_pd(f));
     a.lo = _mm512_mul_pd(a.lo, _mm512_set1_pd(f));

@@ -1,0 +1,67 @@
+"""The package: metadata and the three roles' extras, py.typed, and an sdist that installs into a
+clean virtual environment and imports (slow: builds the C++ core, a few minutes on 2 cores)."""
+
+import pathlib
+import subprocess
+import sys
+import venv
+
+import pytest
+
+import softlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_metadata_declares_each_role():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert meta["dependencies"] == ["numpy>=1.23"]  # the library needs NumPy alone
+    extras = meta["optional-dependencies"]
+    assert any(
+        d.startswith("scipy") for d in extras["chapters"]
+    )  # softlib.moe imports SciPy
+    assert any(d.startswith("matplotlib") for d in extras["viz"])
+    assert any(d.startswith("ruff") for d in extras["test"])
+    assert (pathlib.Path(softlib.__file__).parent / "py.typed").exists()
+
+
+def test_library_imports_without_book_dependencies():
+    """softlib and softlib.testing import with matplotlib, scipy and tqdm hidden."""
+    code = (
+        "import sys\n"
+        "for name in ('scipy', 'matplotlib', 'tqdm', 'ipywidgets', 'sklearn'): sys.modules[name] = None\n"
+        "import softlib, softlib.testing\n"
+        "print(softlib.softmax([0.0, 0.0]))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "0.5" in r.stdout
+
+
+@pytest.mark.slow
+def test_sdist_installs_in_a_clean_venv(tmp_path):
+    pytest.importorskip("build")
+    dist = tmp_path / "dist"
+    r = subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--outdir", str(dist), str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    (sdist,) = dist.glob("softlib-*.tar.gz")
+    env = tmp_path / "venv"
+    venv.create(env, with_pip=True)
+    py = env / "bin" / "python"
+    r = subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", str(sdist)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    code = "import softlib; print(softlib.__version__, softlib.isa(), softlib.logsumexp([0.0, -40.0]))"
+    r = subprocess.run(
+        [str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert r.returncode == 0, r.stderr
+    assert softlib.__version__ in r.stdout and "4.24835425529" in r.stdout
