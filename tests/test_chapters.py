@@ -1,5 +1,6 @@
 """The chapters' sources: listed in _toc.yml, committed without outputs, opening with the cell that
-installs softlib on its own, and citing their papers from book/references.bib.
+installs softlib on its own, and citing their papers from book/references.bib; and their execution:
+the book build ran each chapter's current source on the current softlib without an error.
 
 Every notebook of the book is found through _toc.yml, so a new chapter is checked without further ado.
 """
@@ -7,6 +8,7 @@ Every notebook of the book is found through _toc.yml, so a new chapter is checke
 from __future__ import annotations
 
 import builtins
+import os
 from pathlib import Path
 import re
 import sys
@@ -124,3 +126,54 @@ def test_repository_links_in_the_pages_agree_with_the_config():
         text = page.source.read_text(encoding="utf-8")
         others = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", text)) - {url}
         assert others == set(), f"{page.name} links to a repository other than {url} (_config.yml)"
+
+
+# The execution of the chapters. `make book` executes every chapter into the jupyter-cache (a cell that
+# raises fails the build); `make test` then checks here, instead of executing each chapter again under
+# nbval, that the cache holds a run of each chapter's current code, on the current softlib, without an
+# error or a progress bar in its outputs.
+CACHE = ROOT / "_build" / ".jupyter_cache"
+PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's "  0%|" and "100%|"
+
+
+def _book_cache():
+    if not (CACHE / "global.db").exists():
+        message = "the book is not built (no _build/.jupyter_cache): run `make book`"
+        if os.environ.get("SOFTLIB_REQUIRE_BOOK"):  # set by `make test`, which builds it first
+            pytest.fail(message)
+        pytest.skip(message)
+    from jupyter_cache import get_cache
+
+    return get_cache(str(CACHE))
+
+
+def test_the_book_build_ran_the_chapters_on_the_current_softlib():
+    _book_cache()
+    from book_build import softlib_fingerprint
+
+    stamp = CACHE / "softlib.sha256"
+    assert stamp.exists() and stamp.read_text() == softlib_fingerprint(), \
+        "softlib changed since the chapters were executed: run `make book` again"
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_ran_without_error_in_the_book_build(page):
+    cache = _book_cache()
+    try:
+        record = cache.match_cache_notebook(notebook(page))
+    except KeyError:
+        pytest.fail(f"no successful execution of the current {page.source.name} in the build's cache: "
+                    "it changed since `make book`, or it failed there (the build shows why)")
+    executed = cache.get_cache_bundle(record.pk).nb
+    errors, bars = [], []
+    for i, cell in enumerate(executed.cells):
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.output_type == "error" and "raises-exception" not in cell.metadata.get("tags", []):
+                errors.append((i, out.ename, out.evalue))
+            text = out.get("text", "") or out.get("data", {}).get("text/plain", "")
+            if PROGRESS_BAR.search(text if isinstance(text, str) else "".join(text)):
+                bars.append(i)
+    assert errors == [], f"cells raised in the build's execution: {errors}"
+    assert bars == [], f"cells {bars} left a progress bar in the page (the build sets TQDM_DISABLE=1)"

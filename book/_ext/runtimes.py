@@ -106,7 +106,8 @@ def _table(env, docname) -> nodes.Element:
         status = "" if data.get("succeeded", True) else " (failed)"
         row([_doc_link(env, docname, doc, title), _seconds(data["runtime"]) + status, _date(data)], body)
     total = sum(data["runtime"] for _, data in rows)
-    row([nodes.strong(text=f"All {len(rows)} chapters"), nodes.strong(text=_seconds(total)), ""], body)
+    row([nodes.strong(text=f"Total ({len(rows)} chapter{'s' if len(rows) != 1 else ''})"),
+         nodes.strong(text=_seconds(total)), ""], body)
     return table
 
 

@@ -70,21 +70,21 @@ def _topk_mask_t(L, top_k):
     k = L.shape[0]
     if top_k is None or top_k >= k:
         return None
-    keep = np.empty(L.shape, dtype=bool)
-    for i in range(k):  # rank_i = #{j : l_j > l_i, or l_j == l_i and j < i}; kept when rank_i < top_k
-        rank = np.zeros(L.shape[1], dtype=np.int16)
-        for j in range(k):
-            if j != i:
-                rank += (L[j] >= L[i]) if j < i else (L[j] > L[i])
-        keep[i] = rank < top_k
-    return keep
+    # rank_i = #{j : l_j > l_i, or l_j == l_i and j < i}; expert i is kept when rank_i < top_k.
+    rank = np.zeros(L.shape, dtype=np.int16)
+    for i in range(k):
+        for j in range(i + 1, k):
+            j_first = L[j] > L[i]  # else i (the lower index) ranks first, ties included
+            rank[i] += j_first
+            rank[j] += ~j_first
+    return rank < top_k
 
 
-def _gate(W, Xt, top_k):
+def _gate(W, Xt, top_k, mask=None):
     """The (top-K) softmax gate at the rows W: its log and its weights, both (k, n), with one
-    exponential per entry (-inf and 0 outside the top K)."""
+    exponential per entry (-inf and 0 outside the top K; ``mask`` is the top-K mask when known)."""
     L = W @ Xt
-    mask = _topk_mask_t(L, top_k)
+    mask = _topk_mask_t(L, top_k) if mask is None else mask
     if mask is not None:
         L = np.where(mask, L, -np.inf)
     m = L.max(axis=0)
@@ -131,11 +131,19 @@ def _gate_newton(W, Xt, R, top_k, XXt=None, max_halvings=30, ridge=1e-8, gate=No
     except np.linalg.LinAlgError:
         step = grad / (np.trace(H) / m + 1.0)
     step = step.reshape(k - 1, p)
+    sparse = top_k is not None and top_k < k
+    responsible = R > 0 if sparse else None
     t = 1.0
     for _ in range(max_halvings):
         W_new = W.copy()
         W_new[:-1] += t * step
-        gate_new = _gate(W_new, Xt, top_k)
+        mask = _topk_mask_t(W_new @ Xt, top_k) if sparse else None
+        # A step that drops an expert from the top K where it has responsibility makes Q = -inf:
+        # rejected without computing the gate (most halvings of a sparse gate end here).
+        if sparse and np.any(responsible & ~mask):
+            t *= 0.5
+            continue
+        gate_new = _gate(W_new, Xt, top_k, mask)
         if _gate_q(R, gate_new[0], top_k) >= q0:
             return W_new, gate_new
         t *= 0.5

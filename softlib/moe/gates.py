@@ -27,7 +27,7 @@ import math
 import numpy as np
 from scipy.optimize import minimize
 
-from .model import GatedModel, gaussian_moe_arrays
+from .model import GatedModel, gaussian_moe_arrays, lse
 
 __all__ = [
     "ACTIVATIONS", "TRANSFORMS", "activation", "transform", "gate_logits", "gate_probs", "softmax_rows",
@@ -75,9 +75,7 @@ def transform(name: str):
 def softmax_rows(logits) -> np.ndarray:
     """Softmax along the last axis, shifted by the row maximum (no overflow)."""
     z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    return np.exp(z - lse(z, axis=-1))
 
 
 def _as_2d(x, d=None) -> np.ndarray:
@@ -306,8 +304,8 @@ class GatedGaussianMoE(GatedModel):
 
 
 def _lse(z):
-    m = z.max(axis=1, keepdims=True)
-    return m + np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+    """log-sum-exp over the experts of an (n, k) array, kept as a column: :func:`~softlib.moe.model.lse`."""
+    return lse(z, axis=1)
 
 
 def _pack_gated(m: GatedGaussianMoE, fit_tau: bool):

@@ -85,7 +85,7 @@ def lse(z, axis: int = -1, keepdims: bool = True) -> np.ndarray:
 
         return logsumexp(z, axis=axis, keepdims=keepdims)
     parts = np.moveaxis(z, axis, 0)
-    m = parts[0].copy()
+    m = np.array(parts[0])  # a copy, an array also when z is 1-D
     for part in parts[1:]:
         np.maximum(m, part, out=m)
     shift = np.where(np.isfinite(m), m, 0.0)  # rows of -inf give -inf, and +inf gives +inf, not NaN
