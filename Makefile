@@ -62,7 +62,7 @@ _build/html/index.html: $(VENV)/.ext-stamp $(BOOK_SOURCES)
 # book/<part>/<chapter>.ipynb`.
 test: book
 	SOFTLIB_REQUIRE_BOOK=1 $(PY) -m pytest tests softlib --doctest-modules \
-	  -p no:cacheprovider -n $(JOBS) --dist loadfile
+	  -p no:cacheprovider -n $(JOBS) --dist load
 
 # The unit tests and doctests without the slow ones (marked `slow` in tests/conftest.py), in about
 # a minute: what to run while editing softlib.

@@ -118,7 +118,8 @@ def report(cache_path: Path) -> int:
         seconds = _seconds(cache, str(page.source)) if page.is_notebook else None
         figures = explorers(page.html)
         p95 = max((float(f["redraw-p95-ms"]) for f in figures), default=None)
-        rows.append((page.name, "-" if seconds is None else f"{seconds:.0f} s",
+        over = " (over the 60 s budget)" if seconds is not None and seconds > 60 else ""
+        rows.append((page.name, "-" if seconds is None else f"{seconds:.0f} s{over}",
                      f"{len(figures)}" + (f" (worst redraw p95 {p95:.0f} ms)" if figures else ""),
                      f"{page_weight(page) / 1e6:.2f} MB"))
     header = ("page", "execution", "interactive figures", "weight")
