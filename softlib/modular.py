@@ -454,8 +454,9 @@ def train_many(configs: dict, processes: int | None = None, progress: bool = Tru
 
     order = sorted(names, key=cost, reverse=True)
     results = {}
-    # disable is passed only to switch the bar off, so that TQDM_DISABLE=1 (the book build) applies
-    with tqdm(total=len(names), desc="training runs", **({} if progress else {"disable": True})) as bar:
+    # No bar when TQDM_DISABLE is set (the book build), which tqdm's notebook bar ignores by itself.
+    disabled = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+    with tqdm(total=len(names), desc="training runs", disable=disabled or not progress) as bar:
         if processes == 1:
             for name in order:
                 results[name] = train(**configs[name])

@@ -7,14 +7,17 @@ that ``make book`` fills; the cache keeps the time of the execution it holds). T
   so no run time is typed by hand;
 * provides the ``{run-times}`` directive: a table of every chapter's execution time in the order of the
   table of contents, with the total (book/run_times.md), like QuantEcon's execution statistics;
-* sets ``TQDM_DISABLE=1`` for the kernels the build starts, so that no progress bar, frozen at the
-  moment the output was captured, reaches the pages (a reader's own kernel still shows it).
+* keeps progress bars, frozen at the moment the output was captured, out of the pages: it sets
+  ``TQDM_DISABLE=1`` for the kernels the build starts (softlib's bars and plain tqdm bars honour it;
+  tqdm's notebook bar does not), and removes from the pages any output that is a tqdm bar. A reader's
+  own kernel still shows the bars.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 import os
+import re
 
 from docutils import nodes
 from sphinx.addnodes import pending_xref
@@ -22,6 +25,8 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
 RUN_TIMES_PAGE = "book/run_times"
+# A tqdm bar as text: "fits:  40%|####      | 4/10 [00:02<00:03, 1.9it/s]" (one or more lines).
+_TQDM_BAR = re.compile(r"^[^\n]*\d+%\|[^\n]*\|\s*\d+/\d*\S*\s*\[[^\n]*\]\s*$", re.M)
 _FLAG = "has_run_times_table"
 
 
@@ -118,6 +123,7 @@ class RunTimesTransform(SphinxPostTransform):
 
     def run(self, **kwargs) -> None:
         docname = self.env.docname
+        _remove_progress_bars(self.document)
         for node in list(self.document.findall(RunTimesNode)):
             node.replace_self(_table(self.env, docname))
         data = _exec_data(self.env, docname)
@@ -132,6 +138,19 @@ class RunTimesTransform(SphinxPostTransform):
             line += _doc_link(self.env, docname, RUN_TIMES_PAGE, "all chapters")
         line += nodes.Text(".")
         section.insert(1, line)
+
+
+def _is_progress_bar(text: str) -> bool:
+    """Whether an output's text is nothing but tqdm bars."""
+    lines = [line for line in text.replace("\r", "\n").splitlines() if line.strip()]
+    return bool(lines) and all(_TQDM_BAR.match(line) for line in lines)
+
+
+def _remove_progress_bars(document) -> None:
+    """Drop every cell output whose text is a tqdm bar (the bar of a finished loop, frozen in the page)."""
+    for node in list(document.findall(nodes.literal_block)):
+        if "output" in node.get("classes", []) and _is_progress_bar(node.astext()):
+            node.parent.remove(node)
 
 
 def _pages_with_tables(app, env):

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 __all__ = ["check_grid", "replication_seed", "run_grid", "cache_path", "load_cached", "store_cached",
-           "source_hash", "default_cache_dir", "CACHE_ENV"]
+           "source_hash", "default_cache_dir", "CACHE_ENV", "show_progress"]
 
 
 def check_grid(ns, reps) -> np.ndarray:
@@ -63,9 +63,7 @@ def run_grid(worker, jobs, processes=None, desc: str = "fits", progress: bool = 
     processes = processes or (os.cpu_count() or 2)
     results = {}
     start = time.perf_counter()
-    # disable is passed only to switch the bar off: otherwise tqdm's own default applies, which the
-    # environment can override (the book build sets TQDM_DISABLE=1: no frozen bars in the pages).
-    with tqdm(total=len(jobs), desc=desc, **({} if progress else {"disable": True})) as bar:
+    with tqdm(total=len(jobs), desc=desc, disable=not show_progress(progress)) as bar:
         if processes == 1:
             for key, job in jobs:
                 results[key] = worker(job)
@@ -78,6 +76,23 @@ def run_grid(worker, jobs, processes=None, desc: str = "fits", progress: bool = 
                     results[futures[fut]] = fut.result()
                     bar.update()
     return results, time.perf_counter() - start
+
+
+def show_progress(progress: bool = True) -> bool:
+    """Whether to draw a progress bar: ``progress``, unless the environment variable ``TQDM_DISABLE``
+    is set (the book build sets it, so that no bar frozen at 0% reaches a page).
+
+    tqdm reads ``TQDM_DISABLE`` itself, but its notebook bar (``tqdm.auto`` in a kernel) does not.
+
+    Examples
+    --------
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"TQDM_DISABLE": "1"}):
+    ...     show_progress(True)
+    False
+    """
+    disabled = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+    return bool(progress) and not disabled
 
 
 def source_hash() -> str:
