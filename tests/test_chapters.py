@@ -182,3 +182,14 @@ def test_built_chapter_shows_no_progress_bar(page):
     text = page.html.read_text(encoding="utf-8")
     bars = [line for line in text.splitlines() if PROGRESS_BAR.search(line)]
     assert bars == [], f"{page.name} shows progress bars: {bars[:2]}"
+
+
+def test_the_build_recognises_progress_bars_and_nothing_else():
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from runtimes import _is_progress_bar, _seconds
+
+    assert _is_progress_bar("fits (k=3, 4 sizes x 6):   0%|          | 0/24 [00:00<?, ?it/s]")
+    assert _is_progress_bar("training runs: 100%|##########| 7/7 [01:59<00:00, 17.0s/it]\n")
+    assert not _is_progress_bar("D1 slope -0.494, 95% CI [-0.619, -0.363]; converged 100%")
+    assert not _is_progress_bar("fits: 50%| done\nfits:   0%|          | 0/24 [00:00<?, ?it/s]")
+    assert (_seconds(23.4), _seconds(65)) == ("23 s", "1 min 05 s")
