@@ -35,31 +35,39 @@ $(VENV)/.ext-stamp: $(VENV)/.deps-stamp $(EXT_SOURCES)
 book: _build/html/index.html
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
-# SOFTLIB_BOOK_BUILD=1 makes softlib.viz.explore compute the kernel-free frames of its figures.
+# SOFTLIB_BOOK_BUILD=1 makes softlib.viz.explore compute the kernel-free frames of its figures, and
+# TQDM_DISABLE=1 keeps progress bars out of the pages (a reader's kernel still shows them).
 # First the chapters whose code changed are executed $(JOBS) at a time into the cache that the build
 # reads (a chapter that fails there is executed again by the build, which fails with its traceback).
-# Then the build: every page is read again (--all: cheap, the outputs come from the cache, and no page
-# is left stale), warnings (broken references included) are errors. Last, a table of each page's
-# execution time, its interactive figures' redraw times and its weight.
+# This is the only execution of the chapters in `make book` and `make test`: a cell that raises fails
+# the build, and tests/test_chapters.py checks that the cache holds a successful run of each chapter's
+# current source. Then the build: every page is read again (--all: cheap, the outputs come from the
+# cache, and no page is left stale), warnings (broken references included) are errors. Last, a table
+# of each page's execution time, its interactive figures' redraw times and its weight.
 CACHE := _build/.jupyter_cache
 JOBS ?= 2
+BOOK_ENV := SOFTLIB_BOOK_BUILD=1 TQDM_DISABLE=1
 
 _build/html/index.html: $(VENV)/.ext-stamp $(BOOK_SOURCES)
-	SOFTLIB_BOOK_BUILD=1 $(PY) tests/browser/book_build.py execute $(CACHE) --jobs $(JOBS)
-	SOFTLIB_BOOK_BUILD=1 $(BIN)/jupyter-book build --all --warningiserror --keep-going --path-output . .
+	$(BOOK_ENV) $(PY) tests/browser/book_build.py execute $(CACHE) --jobs $(JOBS)
+	$(BOOK_ENV) $(BIN)/jupyter-book build --all --warningiserror --keep-going --path-output . .
 	@$(PY) tests/browser/book_build.py report $(CACHE)
 	touch $@
 
-# Every test in one pytest run, so its summary line closes the output: the unit tests and doctests,
-# every notebook under nbval on a fresh kernel, and the browser tests of the built book. The notebooks
-# run $(JOBS) at a time (pytest-xdist; --dist loadfile keeps each file on one worker). The figures skip
-# their kernel-free frames here (no SOFTLIB_BOOK_BUILD): only the built book shows them.
+# Every test in one pytest run, so its summary line closes the output: the unit tests and doctests
+# (the slow ones included), the checks that the book build executed every chapter's current source
+# without an error (SOFTLIB_REQUIRE_BOOK=1: fail, not skip, when it did not), and the browser tests of
+# the built book. Tests run $(JOBS) at a time (pytest-xdist). The chapters are not executed again here:
+# to run one chapter under nbval by hand, `$(PY) -m pytest --nbval-lax -p no:cacheprovider
+# book/<part>/<chapter>.ipynb`.
 test: book
-	$(PY) -m pytest tests softlib book --doctest-modules --nbval-lax \
-	  -p no:cacheprovider -n $(JOBS) --dist loadfile
+	SOFTLIB_REQUIRE_BOOK=1 $(PY) -m pytest tests softlib --doctest-modules \
+	  -p no:cacheprovider -n $(JOBS) --dist load
 
+# The unit tests and doctests without the slow ones (marked `slow` in tests/conftest.py), in about
+# a minute: what to run while editing softlib.
 unit: setup
-	$(PY) -m pytest tests softlib --doctest-modules
+	$(PY) -m pytest tests softlib --doctest-modules -m "not slow" -p no:cacheprovider -n $(JOBS)
 
 lab: setup
 	$(UV) --no-build-isolation -e ".[book,test,lab]"

@@ -12,7 +12,7 @@ perpendicular variant ⊥AdamW (each parameter's gradient projected orthogonally
 rescaled to its norm before the AdamW step).
 
 :func:`train` runs one configuration and returns a :class:`History` of the metrics of
-:mod:`softlib.stability` over the epochs.
+:mod:`softlib.stability` over the epochs; :func:`train_many` runs several in parallel processes.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ __all__ = [
     "AdamW",
     "History",
     "train",
+    "train_many",
 ]
 
 LOSSES = ("softmax", "stablemax")
@@ -398,6 +399,78 @@ def train(p: int = 23, *, hidden: int = 128, depth: int = 2, init_scale: float =
         _train_loop(params, opt, loss_fn, loss_dtype, collapse, tr, ytr, te, yte, epochs, log_every,
                     progress(steps) if progress is not None else steps, history)
     return history
+
+
+def _train_config(config):
+    return train(**config)
+
+
+def train_many(configs: dict, processes: int | None = None, progress: bool = True) -> dict:
+    """Run :func:`train` for each of several configurations, ``processes`` at a time.
+
+    The runs share nothing and each uses one BLAS thread, so every History is the one
+    ``train(**config)`` returns on its own, whatever the number of processes.
+
+    Parameters
+    ----------
+    configs : dict of str to dict
+        A name per run, and the keyword arguments of :func:`train` (without ``progress``).
+    processes : int, optional
+        Worker processes (default: the number of CPUs); 1 runs them here, one after the other.
+        Worker processes are forked on Linux and spawned elsewhere.
+    progress : bool
+        Show one tqdm bar over the runs.
+
+    Returns
+    -------
+    dict of str to History
+        In the order of ``configs``.
+
+    Examples
+    --------
+    >>> runs = train_many({"a": dict(p=5, hidden=8, epochs=4), "b": dict(p=5, hidden=8, epochs=4, seed=1)},
+    ...                   processes=2, progress=False)
+    >>> list(runs), runs["a"].epoch == train(p=5, hidden=8, epochs=4).epoch
+    (['a', 'b'], True)
+    """
+    import multiprocessing
+    import os
+    import sys
+
+    from tqdm.auto import tqdm
+
+    if not isinstance(configs, dict) or not configs:
+        raise ValueError("configs must be a non-empty dict of run names to train() arguments")
+    for name, config in configs.items():
+        if not isinstance(config, dict) or "progress" in config:
+            raise ValueError(f"the configuration of {name!r} must be a dict of train() arguments "
+                             "without 'progress' (the runs show one bar together)")
+    names = list(configs)
+    processes = max(1, min(int(processes or os.cpu_count() or 1), len(names)))
+
+    def cost(name):  # epochs times training pairs: the longest runs start first
+        c = configs[name]
+        return c.get("epochs", 1000) * c.get("train_fraction", 0.4) * c.get("p", 23) ** 2
+
+    order = sorted(names, key=cost, reverse=True)
+    results = {}
+    # No bar when TQDM_DISABLE is set (the book build), which tqdm's notebook bar ignores by itself.
+    disabled = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+    with tqdm(total=len(names), desc="training runs", disable=disabled or not progress) as bar:
+        if processes == 1:
+            for name in order:
+                results[name] = train(**configs[name])
+                bar.update()
+        else:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            method = "fork" if sys.platform.startswith("linux") else "spawn"
+            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context(method)) as pool:
+                futures = {pool.submit(_train_config, configs[name]): name for name in order}
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    bar.update()
+    return {name: results[name] for name in names}
 
 
 def _one_blas_thread():

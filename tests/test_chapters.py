@@ -1,5 +1,6 @@
 """The chapters' sources: listed in _toc.yml, committed without outputs, opening with the cell that
-installs softlib on its own, and citing their papers from book/references.bib.
+installs softlib on its own, and citing their papers from book/references.bib; and their execution:
+the book build ran each chapter's current source on the current softlib without an error.
 
 Every notebook of the book is found through _toc.yml, so a new chapter is checked without further ado.
 """
@@ -7,6 +8,7 @@ Every notebook of the book is found through _toc.yml, so a new chapter is checke
 from __future__ import annotations
 
 import builtins
+import os
 from pathlib import Path
 import re
 import sys
@@ -124,3 +126,70 @@ def test_repository_links_in_the_pages_agree_with_the_config():
         text = page.source.read_text(encoding="utf-8")
         others = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", text)) - {url}
         assert others == set(), f"{page.name} links to a repository other than {url} (_config.yml)"
+
+
+# The execution of the chapters. `make book` executes every chapter into the jupyter-cache (a cell that
+# raises fails the build); `make test` then checks here, instead of executing each chapter again under
+# nbval, that the cache holds a run of each chapter's current code, on the current softlib, without an
+# error; and that the built page shows no progress bar.
+CACHE = ROOT / "_build" / ".jupyter_cache"
+PROGRESS_BAR = re.compile(r"\d+%\|[^|\n]*\|\s*\d+/\d+")  # tqdm: "  40%|####      | 4/10 [...]"
+
+
+def _book_cache():
+    if not (CACHE / "global.db").exists():
+        message = "the book is not built (no _build/.jupyter_cache): run `make book`"
+        if os.environ.get("SOFTLIB_REQUIRE_BOOK"):  # set by `make test`, which builds it first
+            pytest.fail(message)
+        pytest.skip(message)
+    from jupyter_cache import get_cache
+
+    return get_cache(str(CACHE))
+
+
+def test_the_book_build_ran_the_chapters_on_the_current_softlib():
+    _book_cache()
+    from book_build import softlib_fingerprint
+
+    stamp = CACHE / "softlib.sha256"
+    assert stamp.exists() and stamp.read_text() == softlib_fingerprint(), \
+        "softlib changed since the chapters were executed: run `make book` again"
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_ran_without_error_in_the_book_build(page):
+    cache = _book_cache()
+    try:
+        record = cache.match_cache_notebook(notebook(page))
+    except KeyError:
+        pytest.fail(f"no successful execution of the current {page.source.name} in the build's cache: "
+                    "it changed since `make book`, or it failed there (the build shows why)")
+    executed = cache.get_cache_bundle(record.pk).nb
+    errors = [(i, out.ename, out.evalue) for i, cell in enumerate(executed.cells) if cell.cell_type == "code"
+              for out in cell.get("outputs", [])
+              if out.output_type == "error" and "raises-exception" not in cell.metadata.get("tags", [])]
+    assert errors == [], f"cells raised in the build's execution: {errors}"
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_built_chapter_shows_no_progress_bar(page):
+    """A tqdm bar in a page is frozen where the output was captured: the build keeps them out
+    (TQDM_DISABLE=1, and book/_ext/runtimes.py drops any bar output)."""
+    if not page.html.exists():
+        if os.environ.get("SOFTLIB_REQUIRE_BOOK"):
+            pytest.fail(f"{page.html} is missing: run `make book`")
+        pytest.skip("the book is not built: run `make book`")
+    text = page.html.read_text(encoding="utf-8")
+    bars = [line for line in text.splitlines() if PROGRESS_BAR.search(line)]
+    assert bars == [], f"{page.name} shows progress bars: {bars[:2]}"
+
+
+def test_the_build_recognises_progress_bars_and_nothing_else():
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from runtimes import _is_progress_bar, _seconds
+
+    assert _is_progress_bar("fits (k=3, 4 sizes x 6):   0%|          | 0/24 [00:00<?, ?it/s]")
+    assert _is_progress_bar("training runs: 100%|##########| 7/7 [01:59<00:00, 17.0s/it]\n")
+    assert not _is_progress_bar("D1 slope -0.494, 95% CI [-0.619, -0.363]; converged 100%")
+    assert not _is_progress_bar("fits: 50%| done\nfits:   0%|          | 0/24 [00:00<?, ?it/s]")
+    assert (_seconds(23.4), _seconds(65)) == ("23 s", "1 min 05 s")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .model import _LOG_2PI, GaussianMoE, _as_x, _log_gate
+from .model import _LOG_2PI, GaussianMoE, _as_x
 
 __all__ = ["fit_em", "FitResult", "random_start"]
 
@@ -59,33 +59,68 @@ def _design(x: np.ndarray) -> np.ndarray:
     return np.concatenate([np.ones((x.shape[0], 1)), x], axis=1)
 
 
-def _gate_q(W, X, R, top_k):
-    """Q(W) = sum r log gate, and the log gate (n, k)."""
-    lg = _log_gate(X @ W.T, top_k)
+# The EM below works on arrays with one row per expert and one column per sample, (k, n), and on the
+# transposed design Xt = (1, x)^T, (p, n): NumPy then reduces over the experts, and broadcasts an
+# expert's parameter over its row, with long contiguous loops. The (n, k) layout reduces and
+# broadcasts over rows of 2 to 4 entries, one row at a time, several times slower.
+
+
+def _topk_mask_t(L, top_k):
+    """Boolean (k, n) mask of the ``top_k`` largest logits of each column (ties: the lower index wins)."""
+    k = L.shape[0]
+    if top_k is None or top_k >= k:
+        return None
+    # rank_i = #{j : l_j > l_i, or l_j == l_i and j < i}; expert i is kept when rank_i < top_k.
+    rank = np.zeros(L.shape, dtype=np.int16)
+    for i in range(k):
+        for j in range(i + 1, k):
+            j_first = L[j] > L[i]  # else i (the lower index) ranks first, ties included
+            rank[i] += j_first
+            rank[j] += ~j_first
+    return rank < top_k
+
+
+def _gate(W, Xt, top_k, mask=None):
+    """The (top-K) softmax gate at the rows W: its log and its weights, both (k, n), with one
+    exponential per entry (-inf and 0 outside the top K; ``mask`` is the top-K mask when known)."""
+    L = W @ Xt
+    mask = _topk_mask_t(L, top_k) if mask is None else mask
+    if mask is not None:
+        L = np.where(mask, L, -np.inf)
+    m = L.max(axis=0)
+    E = np.exp(L - m)
+    s = E.sum(axis=0)
+    return L - (m + np.log(s)), E / s
+
+
+def _gate_q(R, lg, top_k):
+    """Q = sum r log gate (terms with r = 0 count zero, also where the log gate is -inf)."""
     if top_k is None:
-        return float(np.sum(R * lg)), lg
+        return float(np.sum(R * lg))
     with np.errstate(invalid="ignore"):
-        terms = np.where(R > 0, R * lg, 0.0)
-    return float(terms.sum()), lg
+        return float(np.where(R > 0, R * lg, 0.0).sum())
 
 
-def _outer_rows(X):
-    """Row-wise outer products x x^T, flattened: shape (n, p*p)."""
-    return (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
+def _outer_cols(Xt):
+    """Column-wise outer products x x^T, flattened: shape (p*p, n)."""
+    return (Xt[:, None, :] * Xt[None, :, :]).reshape(-1, Xt.shape[1])
 
 
-def _gate_newton(W, X, R, top_k, XX=None, max_halvings=30, ridge=1e-8):
-    """One Newton step on Q for the gate rows 0..k-2 (row k-1 pinned at zero), with backtracking."""
+def _gate_newton(W, Xt, R, top_k, XXt=None, max_halvings=30, ridge=1e-8, gate=None):
+    """One Newton step on Q for the gate rows 0..k-2 (row k-1 pinned at zero), with backtracking.
+
+    ``R`` (k, n) are the responsibilities, ``gate`` is :func:`_gate` at ``W`` when the caller has it.
+    Returns the new rows and their gate."""
     k, p = W.shape
-    XX = _outer_rows(X) if XX is None else XX
-    q0, lg = _gate_q(W, X, R, top_k)
-    P = np.exp(lg)  # zero outside the current top K
-    Pf, Rf = P[:, :-1], R[:, :-1]
-    grad = ((Rf - Pf).T @ X).reshape(-1)                                    # (k-1)*p
+    XXt = _outer_cols(Xt) if XXt is None else XXt
+    lg, P = _gate(W, Xt, top_k) if gate is None else gate
+    q0 = _gate_q(R, lg, top_k)
+    Pf = P[:-1]
+    grad = ((R[:-1] - Pf) @ Xt.T).reshape(-1)                               # (k-1)*p
     # Hessian of -Q: sum_n (diag(P) - P P^T) kron (x x^T), restricted to the free rows.
-    diag = (Pf.T @ XX).reshape(k - 1, p, p)
-    PP = (Pf[:, :, None] * Pf[:, None, :]).reshape(Pf.shape[0], -1)
-    cross = (PP.T @ XX).reshape(k - 1, k - 1, p, p).transpose(0, 2, 1, 3)
+    diag = (Pf @ XXt.T).reshape(k - 1, p, p)
+    PP = (Pf[:, None, :] * Pf[None, :, :]).reshape(-1, Pf.shape[1])
+    cross = (PP @ XXt.T).reshape(k - 1, k - 1, p, p).transpose(0, 2, 1, 3)
     m = (k - 1) * p
     H = -cross.reshape(m, m)
     for i in range(k - 1):
@@ -96,27 +131,35 @@ def _gate_newton(W, X, R, top_k, XX=None, max_halvings=30, ridge=1e-8):
     except np.linalg.LinAlgError:
         step = grad / (np.trace(H) / m + 1.0)
     step = step.reshape(k - 1, p)
+    sparse = top_k is not None and top_k < k
+    responsible = R > 0 if sparse else None
     t = 1.0
     for _ in range(max_halvings):
         W_new = W.copy()
         W_new[:-1] += t * step
-        q1, _ = _gate_q(W_new, X, R, top_k)
-        if q1 >= q0:
-            return W_new
+        mask = _topk_mask_t(W_new @ Xt, top_k) if sparse else None
+        # A step that drops an expert from the top K where it has responsibility makes Q = -inf:
+        # rejected without computing the gate (most halvings of a sparse gate end here).
+        if sparse and np.any(responsible & ~mask):
+            t *= 0.5
+            continue
+        gate_new = _gate(W_new, Xt, top_k, mask)
+        if _gate_q(R, gate_new[0], top_k) >= q0:
+            return W_new, gate_new
         t *= 0.5
-    return W
+    return W, (lg, P)
 
 
-def _m_experts(X, y, R, var_floor, XX=None):
-    """Weighted least squares per expert: coefficients (k, p) and variances (k,)."""
-    p = X.shape[1]
-    XX = _outer_rows(X) if XX is None else XX
-    G = (R.T @ XX).reshape(-1, p, p) + 1e-12 * np.eye(p)
-    h = R.T @ (X * y[:, None])
-    coef = np.linalg.solve(G, h[:, :, None])[:, :, 0]
-    resid = y[:, None] - X @ coef.T
-    mass = R.sum(axis=0)
-    var = (R * resid**2).sum(axis=0) / np.maximum(mass, 1e-300)
+def _m_experts(Xt, y, R, var_floor, XXt=None, Xyt=None):
+    """Weighted least squares per expert (``R`` is (k, n)): coefficients (k, p) and variances (k,)."""
+    p = Xt.shape[0]
+    XXt = _outer_cols(Xt) if XXt is None else XXt
+    Xyt = Xt * y if Xyt is None else Xyt
+    G = (R @ XXt.T).reshape(-1, p, p) + 1e-12 * np.eye(p)
+    coef = np.linalg.solve(G, (R @ Xyt.T)[:, :, None])[:, :, 0]
+    resid = y - coef @ Xt
+    mass = R.sum(axis=1)
+    var = (R * resid**2).sum(axis=1) / np.maximum(mass, 1e-300)
     return coef, np.maximum(var, var_floor)
 
 
@@ -149,33 +192,37 @@ class _EM:
     """The EM map on a packed parameter vector (gate rows 0..k-2, expert coefficients, log variances)."""
 
     def __init__(self, x, y, k, top_k, x_range):
-        self.x, self.y, self.X = x, y, _design(x)
-        self.XX = _outer_rows(self.X)
-        self.k, self.p, self.top_k, self.x_range = k, self.X.shape[1], top_k, x_range
+        self.x, self.y, self.Xt = x, y, np.ascontiguousarray(_design(x).T)
+        self.XXt, self.Xyt = _outer_cols(self.Xt), self.Xt * y
+        self.k, self.p, self.top_k, self.x_range = k, self.Xt.shape[0], top_k, x_range
         self.var_floor = _VAR_FLOOR * max(float(np.var(y)), 1e-300)
         self.evals = 0
 
-    def estep(self, theta):
-        """Mean log-likelihood at theta and the responsibilities."""
+    def estep(self, theta, gate=None):
+        """Mean log-likelihood at theta and the state the M-step needs: the responsibilities (k, n)
+        and the gate (:func:`_gate`) at theta, which ``gate`` gives when the M-step computed it."""
         W, coef, var = _unpack(theta, self.k, self.p)
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(coef)) and np.all(np.isfinite(var))
                 and np.all(var > 0)):
             return -np.inf, None
-        log_gate = _log_gate(self.X @ W.T, self.top_k)
-        resid = self.y[:, None] - self.X @ coef.T
-        lc = log_gate - 0.5 * (_LOG_2PI + np.log(var) + resid**2 / var)
-        m = lc.max(axis=1, keepdims=True)
+        gate = _gate(W, self.Xt, self.top_k) if gate is None else gate
+        resid = self.y - coef @ self.Xt
+        lc = gate[0] + ((-0.5 * (_LOG_2PI + np.log(var)))[:, None] - resid**2 * (0.5 / var)[:, None])
+        m = lc.max(axis=0)
         if not np.all(np.isfinite(m)):
             return -np.inf, None
-        lse = m + np.log(np.exp(lc - m).sum(axis=1, keepdims=True))
-        return float(lse.mean()), np.exp(lc - lse)
+        E = np.exp(lc - m)  # one exponential per entry: the responsibilities are E / sum E
+        s = E.sum(axis=0)
+        return float(np.mean(m + np.log(s))), (E / s, gate)
 
-    def mstep(self, theta, R):
+    def mstep(self, theta, state):
+        """One EM step from theta, whose E-step gave ``state``: the new parameters and their gate."""
+        R, gate = state
         W, _, _ = _unpack(theta, self.k, self.p)
-        coef, var = _m_experts(self.X, self.y, R, self.var_floor, self.XX)
-        W = _gate_newton(W, self.X, R, self.top_k, self.XX)
+        coef, var = _m_experts(self.Xt, self.y, R, self.var_floor, self.XXt, self.Xyt)
+        W, gate = _gate_newton(W, self.Xt, R, self.top_k, self.XXt, gate=gate)
         self.evals += 1
-        return _pack(W, coef, var)
+        return _pack(W, coef, var), gate
 
     def model(self, theta):
         return _to_model(*_unpack(theta, self.k, self.p), self.top_k, self.x_range)
@@ -234,13 +281,13 @@ def _em_loop(em, theta, tol, max_iter, accelerate):
     alpha_min = -1.0
     while em.evals < max_iter:
         ll_old = ll
-        theta1 = em.mstep(theta, R)
-        ll1, R1 = em.estep(theta1)
+        theta1, gate1 = em.mstep(theta, R)
+        ll1, R1 = em.estep(theta1, gate1)
         if not accelerate or em.evals >= max_iter:
             theta, ll, R = theta1, ll1, R1
         else:
-            theta2 = em.mstep(theta1, R1)
-            ll2, R2 = em.estep(theta2)
+            theta2, gate2 = em.mstep(theta1, R1)
+            ll2, R2 = em.estep(theta2, gate2)
             theta0 = theta
             r = theta1 - theta0
             v = theta2 - theta1 - r
@@ -273,13 +320,13 @@ def random_start(x, y, k: int, rng: np.random.Generator, top_k: int | None = Non
     centres = z[rng.choice(z.shape[0], size=k, replace=False)]
     d2 = ((z[:, None, :] - centres[None]) ** 2).sum(axis=2)
     logits = -d2 / 0.2
-    R = np.exp(logits - logits.max(axis=1, keepdims=True))
-    R /= R.sum(axis=1, keepdims=True)
-    X = _design(x)
-    coef, var = _m_experts(X, y, R, _VAR_FLOOR * float(np.var(y)))
-    W = np.zeros((k, X.shape[1]))
+    R = np.exp(logits.T - logits.max(axis=1))  # (k, n)
+    R /= R.sum(axis=0)
+    Xt = np.ascontiguousarray(_design(x).T)
+    coef, var = _m_experts(Xt, y, R, _VAR_FLOOR * float(np.var(y)))
+    W = np.zeros((k, Xt.shape[0]))
     for _ in range(5):
-        W = _gate_newton(W, X, R, None)
+        W, _ = _gate_newton(W, Xt, R, None)
     return _to_model(W, coef, var, top_k, x_range)
 
 

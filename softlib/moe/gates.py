@@ -27,7 +27,7 @@ import math
 import numpy as np
 from scipy.optimize import minimize
 
-from .model import GatedModel, gaussian_moe_arrays
+from .model import GatedModel, gaussian_moe_arrays, lse
 
 __all__ = [
     "ACTIVATIONS", "TRANSFORMS", "activation", "transform", "gate_logits", "gate_probs", "softmax_rows",
@@ -75,9 +75,7 @@ def transform(name: str):
 def softmax_rows(logits) -> np.ndarray:
     """Softmax along the last axis, shifted by the row maximum (no overflow)."""
     z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    return np.exp(z - lse(z, axis=-1))
 
 
 def _as_2d(x, d=None) -> np.ndarray:
@@ -306,8 +304,8 @@ class GatedGaussianMoE(GatedModel):
 
 
 def _lse(z):
-    m = z.max(axis=1, keepdims=True)
-    return m + np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+    """log-sum-exp over the experts of an (n, k) array, kept as a column: :func:`~softlib.moe.model.lse`."""
+    return lse(z, axis=1)
 
 
 def _pack_gated(m: GatedGaussianMoE, fit_tau: bool):
@@ -345,30 +343,32 @@ def _negloglik_gated(theta, x, y, k, d, act, fit_tau, tau_fixed):
         return np.inf, np.zeros_like(theta)
     tau = math.exp(log_tau)
     h, dh = activation(act)
-    zlin = x @ beta1.T + beta0
+    # Arrays are (k, n): NumPy reduces over the k experts and broadcasts their parameters along long
+    # rows (the (n, k) layout walks rows of k entries one at a time, several times slower).
+    zlin = beta1 @ x.T + beta0[:, None]
     logits = h(zlin) / tau
-    lg = logits - _lse(logits)
-    var = np.exp(log_var)
-    resid = y[:, None] - (x @ a.T + b)
-    lc = lg - 0.5 * (_LOG_2PI + log_var + resid**2 / var)
-    lse = _lse(lc)
+    lg = logits - lse(logits, axis=0)
+    var = np.exp(log_var)[:, None]
+    resid = y - (a @ x.T + b[:, None])
+    lc = lg - 0.5 * (_LOG_2PI + log_var[:, None] + resid**2 / var)
+    total = lse(lc, axis=0)
     n = x.shape[0]
-    R = np.exp(lc - lse)
+    R = np.exp(lc - total)
     G = np.exp(lg)
     dlogit = (R - G) / n                       # d mean loglik / d logit
     dz = dlogit * dh(zlin) / tau
-    g_beta0 = dz.sum(axis=0)[:-1]
-    g_beta1 = (dz.T @ x)[:-1].ravel()
+    g_beta0 = dz.sum(axis=1)[:-1]
+    g_beta1 = (dz @ x)[:-1].ravel()
     dmean = R * resid / var / n
-    g_a = (dmean.T @ x).ravel()
-    g_b = dmean.sum(axis=0)
-    g_lv = (0.5 * R * (resid**2 / var - 1.0)).sum(axis=0) / n
+    g_a = (dmean @ x).ravel()
+    g_b = dmean.sum(axis=1)
+    g_lv = (0.5 * R * (resid**2 / var - 1.0)).sum(axis=1) / n
     parts = [g_beta0, g_beta1]
     if fit_tau:
         parts.append([-np.sum(dlogit * logits)])
     parts += [g_a, g_b, g_lv]
     grad = np.concatenate([np.asarray(p).ravel() for p in parts])
-    return -float(lse.mean()), -grad
+    return -float(total.mean()), -grad
 
 
 @dataclass

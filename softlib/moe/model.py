@@ -41,14 +41,60 @@ def gate_logits(beta0, beta1, x) -> np.ndarray:
 
 def _topk_mask(logits: np.ndarray, top_k: int | None) -> np.ndarray | None:
     """Boolean (n, k) mask of the ``top_k`` largest logits per row (ties: the lower index wins)."""
-    k = logits.shape[1]
+    n, k = logits.shape
     if top_k is None or top_k >= k:
         return None
     # rank_i = #{j : l_j > l_i, or l_j == l_i and j < i}; expert i is kept when rank_i < top_k.
-    greater = logits[:, None, :] > logits[:, :, None]                       # [n, i, j]: l_j > l_i
-    tie_before = (logits[:, None, :] == logits[:, :, None]) & np.tri(k, k, -1, dtype=bool)[None]
-    rank = (greater | tie_before).sum(axis=2)
-    return rank < top_k
+    # Column by column: the k experts are few, the n rows many.
+    cols = [logits[:, j] for j in range(k)]
+    keep = np.empty((n, k), dtype=bool)
+    for i in range(k):
+        rank = np.zeros(n, dtype=np.int16)
+        for j in range(k):
+            if j != i:
+                rank += (cols[j] >= cols[i]) if j < i else (cols[j] > cols[i])
+        keep[:, i] = rank < top_k
+    return keep
+
+
+_SHORT_AXIS = 16
+"""Axes up to this length are reduced slice by slice in :func:`lse`; longer ones by softlib.logsumexp."""
+
+
+def lse(z, axis: int = -1, keepdims: bool = True) -> np.ndarray:
+    """``log sum exp(z)`` along ``axis`` (float64), computed the way that is fast for the axis's length.
+
+    The axes reduced in ``softlib.moe`` are short: k experts or S classes, 2 to 8 entries, and n rows.
+    NumPy's reductions and :func:`softlib.logsumexp` walk such an axis one row at a time, which costs
+    5 to 10 times more than elementwise operations over its k slices (measured on 2 cores at
+    n k = 48000: 2.8 ms for the slices, 26 ms for NumPy and 12 ms for softlib.logsumexp with k = 3),
+    so an axis of at most 16 entries is folded slice by slice, and a longer one goes to
+    :func:`softlib.logsumexp`, faster from about 32 entries on. A slice of only ``-inf`` gives ``-inf``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.array([[0.0, np.log(3.0)], [-np.inf, -np.inf]])
+    >>> lse(z, axis=1)[:, 0].round(6).tolist()
+    [1.386294, -inf]
+    """
+    z = np.asarray(z, dtype=np.float64)
+    axis = axis % z.ndim
+    if z.shape[axis] == 0 or z.shape[axis] > _SHORT_AXIS:
+        from ..ops import logsumexp
+
+        return logsumexp(z, axis=axis, keepdims=keepdims)
+    parts = np.moveaxis(z, axis, 0)
+    m = np.array(parts[0])  # a copy, an array also when z is 1-D
+    for part in parts[1:]:
+        np.maximum(m, part, out=m)
+    shift = np.where(np.isfinite(m), m, 0.0)  # rows of -inf give -inf, and +inf gives +inf, not NaN
+    total = np.exp(parts[0] - shift)
+    for part in parts[1:]:
+        total += np.exp(part - shift)
+    with np.errstate(divide="ignore"):
+        out = shift + np.log(total)
+    return np.expand_dims(out, axis) if keepdims else out
 
 
 def _log_gate(logits: np.ndarray, top_k: int | None) -> np.ndarray:
@@ -56,9 +102,7 @@ def _log_gate(logits: np.ndarray, top_k: int | None) -> np.ndarray:
     mask = _topk_mask(logits, top_k)
     if mask is not None:
         logits = np.where(mask, logits, -np.inf)
-    m = logits.max(axis=1, keepdims=True)
-    z = logits - m
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return logits - lse(logits, axis=1)
 
 
 def gate_weights(beta0, beta1, x, top_k: int | None = None) -> np.ndarray:
@@ -221,22 +265,27 @@ class GaussianMoE(GatedModel):
         """Expert means ``a_i . x + b_i``, shape (n, k)."""
         return _as_x(x, self.d) @ self.a.T + self.b
 
-    def log_components(self, x, y) -> np.ndarray:
-        """``log gate_i(x) + log N(y | mean_i(x), sigma_i)``, shape (n, k) (-inf outside the top K)."""
+    def _log_components_t(self, x, y) -> np.ndarray:
+        """:meth:`log_components` transposed, shape (k, n): the layout NumPy reduces fast over k."""
         x = _as_x(x, self.d)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         if y.shape[0] != x.shape[0]:
             raise ValueError(f"x and y must have the same length, got {x.shape[0]} and {y.shape[0]}")
-        log_gate = _log_gate(gate_logits(self.beta0, self.beta1, x), self.top_k)
-        resid = y[:, None] - (x @ self.a.T + self.b)
-        log_normal = -0.5 * (_LOG_2PI + np.log(self.sigma) + resid**2 / self.sigma)
-        return log_gate + log_normal
+        logits = self.beta1 @ x.T + self.beta0[:, None]
+        mask = _topk_mask(logits.T, self.top_k)
+        if mask is not None:
+            logits = np.where(mask.T, logits, -np.inf)
+        resid = y - (self.a @ x.T + self.b[:, None])
+        log_normal = (-0.5 * (_LOG_2PI + np.log(self.sigma)))[:, None] - resid**2 * (0.5 / self.sigma)[:, None]
+        return logits - lse(logits, axis=0) + log_normal
+
+    def log_components(self, x, y) -> np.ndarray:
+        """``log gate_i(x) + log N(y | mean_i(x), sigma_i)``, shape (n, k) (-inf outside the top K)."""
+        return self._log_components_t(x, y).T
 
     def log_density(self, x, y) -> np.ndarray:
         """``log g(y | x)`` for each pair, shape (n,)."""
-        lc = self.log_components(x, y)
-        m = lc.max(axis=1, keepdims=True)
-        return (m + np.log(np.exp(lc - m).sum(axis=1, keepdims=True)))[:, 0]
+        return lse(self._log_components_t(x, y), axis=0, keepdims=False)
 
     def density(self, x, y) -> np.ndarray:
         """The conditional density ``g(y | x)`` for each pair, shape (n,)."""
@@ -295,6 +344,17 @@ def topk_truth() -> GaussianMoE:
                        b=[-1.0, 1.5, -2.5], sigma=[0.09, 0.16, 0.09], top_k=2, x_range=(-1.0, 1.0))
 
 
+def _density_grid(model: GaussianMoE, x, y) -> np.ndarray:
+    """``g(y_j | x_i)`` on the grid of the inputs ``x`` (n_x, d) and responses ``y`` (n_y,): shape
+    (n_x, n_y). The gate and the means are computed once per input, the normal densities per expert."""
+    gate, means = model.gate(x), model.means(x)
+    out = np.zeros((x.shape[0], y.size))
+    for i in range(model.k):
+        z = y - means[:, i:i + 1]
+        out += (gate[:, i:i + 1] / np.sqrt(2.0 * np.pi * model.sigma[i])) * np.exp(z * z * (-0.5 / model.sigma[i]))
+    return out
+
+
 def density_hellinger(model: GaussianMoE, truth: GaussianMoE, n_x: int = 256, n_y: int = 801) -> float:
     """Hellinger distance between two conditional densities, averaged over the truth's x range.
 
@@ -320,8 +380,6 @@ def density_hellinger(model: GaussianMoE, truth: GaussianMoE, n_x: int = 256, n_
     means = np.concatenate([model.means(x), truth.means(x)], axis=1)
     sd = np.sqrt(np.concatenate([model.sigma, truth.sigma]).max())
     y = np.linspace(means.min() - 8 * sd, means.max() + 8 * sd, n_y)
-    xx = np.repeat(x, n_y, axis=0)
-    yy = np.tile(y, n_x)
-    diff = (np.sqrt(model.density(xx, yy)) - np.sqrt(truth.density(xx, yy))).reshape(n_x, n_y) ** 2
+    diff = (np.sqrt(_density_grid(model, x, y)) - np.sqrt(_density_grid(truth, x, y))) ** 2
     h2 = 0.5 * _trapezoid(diff, y, axis=1).mean()
     return float(np.sqrt(max(h2, 0.0)))

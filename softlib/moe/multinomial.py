@@ -37,6 +37,7 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from .gates import _as_2d, _lse, transform
+from .model import lse
 from .model import GatedModel, gate_arrays
 
 __all__ = ["MultinomialMoE", "fit_multinomial", "MultinomialFit", "multinomial_voronoi_loss",
@@ -123,8 +124,7 @@ class MultinomialMoE(GatedModel):
     def expert_log_probs(self, x) -> np.ndarray:
         """``log softmax_s(eta1_i . x + eta0_i)``, shape (n, k, S)."""
         z = np.einsum("nd,ksd->nks", _as_2d(x, self.d), self.eta1) + self.eta0
-        m = z.max(axis=2, keepdims=True)
-        return z - (m + np.log(np.exp(z - m).sum(axis=2, keepdims=True)))
+        return z - lse(z, axis=2)
 
     def class_probs(self, x) -> np.ndarray:
         """``p(Y = s | x)``, shape (n, S)."""
@@ -182,61 +182,73 @@ def _unpack(theta, k, d, S):
 
 
 class _Problem:
-    """The log-likelihood pieces of a fixed sample: gate features M(x), expert features x, one-hot y."""
+    """The log-likelihood pieces of a fixed sample: gate features M(x), expert features x, one-hot y.
+
+    Arrays run over the samples along their last axis: gate terms (k, n), expert terms (k, S, n). NumPy
+    then reduces over the k experts and S classes, and broadcasts over them, with long contiguous
+    loops; the (n, k, S) layout walks rows of 2 or 3 entries one at a time, several times slower.
+    """
 
     def __init__(self, x, y, k, S, inputs, weights=None):
         self.x, self.mx = x, transform(inputs)(x)
-        self.Y = np.eye(S)[y]
+        self.Yt = np.ascontiguousarray(np.eye(S)[y].T)                     # (S, n)
         self.y = y
         self.k, self.S, self.d, self.n = k, S, x.shape[1], x.shape[0]
+        self.xt, self.mxt = np.ascontiguousarray(x.T), np.ascontiguousarray(self.mx.T)
+        self.cols = np.arange(self.n)
         # Each point's weight in the mean log-likelihood: 1/n for a sample; p*(y | x) / m for the
         # population version used by multinomial_profile_kl.
         self.w = np.full(self.n, 1.0 / self.n) if weights is None else np.asarray(weights, dtype=np.float64)
 
     def parts(self, theta):
+        """Log gate (k, n), expert log class probabilities (k, S, n), and those of the labels (k, n)."""
         beta0, beta1, eta0, eta1 = _unpack(theta, self.k, self.d, self.S)
-        zg = self.mx @ beta1.T + beta0
-        lg = zg - _lse(zg)
-        ze = np.einsum("nd,ksd->nks", self.x, eta1) + eta0
-        me = ze.max(axis=2, keepdims=True)
-        le = ze - (me + np.log(np.exp(ze - me).sum(axis=2, keepdims=True)))   # (n, k, S)
-        ly = le[np.arange(self.n), :, self.y]                                  # (n, k)
+        zg = beta1 @ self.mxt + beta0[:, None]
+        lg = zg - lse(zg, axis=0)
+        ze = (eta1.reshape(-1, self.d) @ self.xt).reshape(self.k, self.S, self.n) + eta0[:, :, None]
+        le = ze - lse(ze, axis=1)
+        ly = le[:, self.y, self.cols]
         return lg, le, ly
 
     def grad_from(self, R, G, F):
-        """Gradient of sum_n sum_i R_ni [log G_ni + log F_ni(y_n)] (the EM Q, or the log-likelihood when R
+        """Gradient of sum_n sum_i R_in [log G_in + log F_in(y_n)] (the EM Q, or the log-likelihood when R
         is the posterior), weighted by ``self.w``, with respect to the packed parameters."""
-        w = self.w[:, None]
-        dg = (R - G) * w
-        g_b0 = dg.sum(axis=0)[:-1]
-        g_b1 = (dg.T @ self.mx)[:-1].ravel()
-        de = R[:, :, None] * (self.Y[:, None, :] - F) * w[:, :, None]                        # (n, k, S)
-        g_e0 = de.sum(axis=0)[:, :-1].ravel()
-        g_e1 = np.einsum("nks,nd->ksd", de, self.x)[:, :-1].ravel()
+        dg = (R - G) * self.w                                                  # (k, n)
+        g_b0 = dg.sum(axis=1)[:-1]
+        g_b1 = (dg @ self.mx)[:-1].ravel()
+        de = (self.Yt - F) * (R * self.w)[:, None, :]                          # (k, S, n)
+        g_e0 = de.sum(axis=2)[:, :-1].ravel()
+        g_e1 = (de.reshape(-1, self.n) @ self.x).reshape(self.k, self.S, self.d)[:, :-1].ravel()
         return np.concatenate([g_b0, g_b1, g_e0, g_e1])
 
     def scores(self, theta):
         """Per-point gradients of log p(y | x), shape (n, number of packed parameters)."""
         lg, le, ly = self.parts(theta)
         lc = lg + ly
-        R = np.exp(lc - _lse(lc))
-        dg = (R - np.exp(lg))[:, :-1]                                              # (n, k-1)
-        de = (R[:, :, None] * (self.Y[:, None, :] - np.exp(le)))[:, :, :-1]        # (n, k, S-1)
+        R = np.exp(lc - lse(lc, axis=0))
+        dg = (R - np.exp(lg))[:-1].T                                           # (n, k-1)
+        de = ((self.Yt - np.exp(le)) * R[:, None, :])[:, :-1].transpose(2, 0, 1)   # (n, k, S-1)
         n = self.n
         return np.concatenate([dg, (dg[:, :, None] * self.mx[:, None, :]).reshape(n, -1),
                                de.reshape(n, -1), (de[..., None] * self.x[:, None, None, :]).reshape(n, -1)],
                               axis=1)
 
+    def posterior(self, theta):
+        """The responsibilities (k, n) at theta."""
+        lg, _, ly = self.parts(theta)
+        lc = lg + ly
+        return np.exp(lc - lse(lc, axis=0))
+
     def negloglik(self, theta):
         lg, le, ly = self.parts(theta)
         lc = lg + ly
-        lse = _lse(lc)
-        R = np.exp(lc - lse)
-        return -float(self.w @ lse[:, 0]), -self.grad_from(R, np.exp(lg), np.exp(le))
+        total = lse(lc, axis=0)
+        R = np.exp(lc - total)
+        return -float(self.w @ total[0]), -self.grad_from(R, np.exp(lg), np.exp(le))
 
     def negq(self, theta, R):
         lg, le, ly = self.parts(theta)
-        return -float(np.sum(self.w[:, None] * R * (lg + ly))), -self.grad_from(R, np.exp(lg), np.exp(le))
+        return -float(np.sum(self.w * R * (lg + ly))), -self.grad_from(R, np.exp(lg), np.exp(le))
 
 
 @dataclass
@@ -277,8 +289,8 @@ def fit_multinomial(x, y, start: MultinomialMoE, method: str = "ml", tol: float 
     ...                    [[[0.0], [0.0], [0.0]], [[2.0], [-2.0], [0.0]]])
     >>> x, y = t.sample(1000, np.random.default_rng(0))
     >>> ml = fit_multinomial(x, y, t)
-    >>> em = fit_multinomial(x, y, t, method="em", tol=1e-9, max_iter=300)
-    >>> # EM climbs from the start towards the ML maximum (slowly: it is still short after 300 steps)
+    >>> em = fit_multinomial(x, y, t, method="em", tol=1e-9, max_iter=20)
+    >>> # EM climbs from the start towards the ML maximum (slowly: it is still short after 20 steps)
     >>> ml.converged, bool(ml.log_likelihood >= em.log_likelihood > t.log_likelihood(x, y))
     (True, True)
     """
@@ -304,9 +316,7 @@ def fit_multinomial(x, y, start: MultinomialMoE, method: str = "ml", tol: float 
         ll = -prob.negloglik(theta)[0]
         converged, nit = False, 0
         for nit in range(1, int(max_iter) + 1):
-            lg, le, ly = prob.parts(theta)
-            lc = lg + ly
-            R = np.exp(lc - _lse(lc))
+            R = prob.posterior(theta)
             res = minimize(prob.negq, theta, args=(R,), jac=True, method="L-BFGS-B",
                            options={"maxiter": 10, "gtol": 1e-12, "ftol": 1e-15})
             if -res.fun >= -prob.negq(theta, R)[0]:  # keep the M-step only if Q did not decrease

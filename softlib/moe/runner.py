@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 __all__ = ["check_grid", "replication_seed", "run_grid", "cache_path", "load_cached", "store_cached",
-           "source_hash", "default_cache_dir"]
+           "source_hash", "default_cache_dir", "CACHE_ENV", "show_progress"]
 
 
 def check_grid(ns, reps) -> np.ndarray:
@@ -63,7 +63,7 @@ def run_grid(worker, jobs, processes=None, desc: str = "fits", progress: bool = 
     processes = processes or (os.cpu_count() or 2)
     results = {}
     start = time.perf_counter()
-    with tqdm(total=len(jobs), desc=desc, disable=not progress) as bar:
+    with tqdm(total=len(jobs), desc=desc, disable=not show_progress(progress)) as bar:
         if processes == 1:
             for key, job in jobs:
                 results[key] = worker(job)
@@ -78,6 +78,23 @@ def run_grid(worker, jobs, processes=None, desc: str = "fits", progress: bool = 
     return results, time.perf_counter() - start
 
 
+def show_progress(progress: bool = True) -> bool:
+    """Whether to draw a progress bar: ``progress``, unless the environment variable ``TQDM_DISABLE``
+    is set (the book build sets it, so that no bar frozen at 0% reaches a page).
+
+    tqdm reads ``TQDM_DISABLE`` itself, but its notebook bar (``tqdm.auto`` in a kernel) does not.
+
+    Examples
+    --------
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"TQDM_DISABLE": "1"}):
+    ...     show_progress(True)
+    False
+    """
+    disabled = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+    return bool(progress) and not disabled
+
+
 def source_hash() -> str:
     """SHA-256 of the source files of ``softlib.moe``: cached results from other code are never reused."""
     h = hashlib.sha256()
@@ -87,8 +104,27 @@ def source_hash() -> str:
     return h.hexdigest()
 
 
+CACHE_ENV = "SOFTLIB_CACHE_DIR"
+"""The environment variable that names the folder of the simulation caches."""
+
+
 def default_cache_dir() -> Path:
-    """``<repository>/_build/moe-cache`` when run from the book's repository, else a user cache dir."""
+    """Where the studies cache their results: ``$SOFTLIB_CACHE_DIR`` when it is set and not empty;
+    else ``<repository>/_build/moe-cache`` when run from the book's repository; else a user cache dir.
+
+    Point ``SOFTLIB_CACHE_DIR`` at an empty or fresh folder to recompute everything (to time a clean
+    run, say); delete the folder to clear the cache.
+
+    Examples
+    --------
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"SOFTLIB_CACHE_DIR": "/tmp/fresh-cache"}):
+    ...     print(default_cache_dir())
+    /tmp/fresh-cache
+    """
+    chosen = os.environ.get(CACHE_ENV, "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
     here = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[2]]
     for root in here:
         if (root / "_toc.yml").is_file() and (root / "softlib" / "moe").is_dir():
@@ -101,7 +137,7 @@ def cache_path(cache_dir, prefix: str, args: dict):
     """The cache file of a study with these JSON-serialisable ``args``, or None when ``cache_dir`` is None.
 
     The key hashes ``args`` and :func:`source_hash`, so a change to any argument or to the code
-    recomputes. ``cache_dir="default"`` means :func:`default_cache_dir`.
+    recomputes. ``cache_dir="default"`` means :func:`default_cache_dir` (``$SOFTLIB_CACHE_DIR`` when set).
     """
     if cache_dir is None:
         return None

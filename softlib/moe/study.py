@@ -16,7 +16,7 @@ from .em import fit_em
 from .model import GaussianMoE, density_hellinger
 from .runner import (cache_path, check_grid, default_cache_dir, load_cached, replication_seed, run_grid,
                      source_hash, store_cached)
-from .voronoi import parameter_errors, voronoi_loss
+from .voronoi import parameter_errors, voronoi_fit, voronoi_loss
 
 __all__ = ["convergence_study", "ConvergenceStudy", "loglog_slope", "plot_loglog", "start_near", "source_hash",
            "default_cache_dir"]
@@ -182,14 +182,17 @@ def _one_fit(job):
                      accelerate=accelerate)
     m = fit.model
     out = {"converged": fit.converged, "n_iter": fit.n_iter}
+    fits = {}  # each Voronoi infimum once: the losses and the parameter errors share it
     for name in losses:
         if name == "hellinger":
             out[name] = density_hellinger(m, truth)
         elif name.endswith("_pinned"):
             out[name] = voronoi_loss(m, truth, name[:2], translate=False)
         else:
-            out[name] = voronoi_loss(m, truth, name)
-    pe = parameter_errors(m, truth, "D2" if "D2" in losses else "D1")
+            fits[name] = voronoi_fit(m, truth, name)
+            out[name] = fits[name].value
+    kind = "D2" if "D2" in losses else "D1"
+    pe = parameter_errors(m, truth, kind, vfit=fits.get(kind))
     out["errors"] = {p: pe[p] for p in PARAMS}
     out["cell_size"] = pe["cell_size"]
     return out

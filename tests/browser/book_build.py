@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import logging
 import multiprocessing
+import os
 from pathlib import Path
 import sys
 
@@ -70,11 +71,16 @@ def execute(cache_path: Path, jobs: int, timeout: int) -> int:
         todo = cache.list_unexecuted()
     stamp.write_text(fingerprint)
     NbProjectRecord.remove_tracebacks([r.pk for r in todo], cache.db)
+    for record in todo:  # a run on older softlib must not stand in for one that fails now
+        cached = _cached_record(cache, record.uri)
+        if cached is not None:
+            cache.remove_cache(cached.pk)
     unchanged = " (the others are unchanged since their last run)" if len(todo) < len(wanted) else ""
     print(f"executing {len(todo)} of {len(wanted)} chapters, {jobs} at a time{unchanged}", flush=True)
     if not todo:
         return 0
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in the pages (`make book` sets it too)
     work = [ProcessData(r.pk, r.uri, cache, timeout, False) for r in todo]
     failed = []
     with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:
@@ -90,11 +96,16 @@ def execute(cache_path: Path, jobs: int, timeout: int) -> int:
     return 0
 
 
-def _seconds(cache, uri) -> float | None:
+def _cached_record(cache, uri):
+    """The cache's record of the chapter's current code, or None."""
     try:
-        record = cache.get_cached_project_nb(uri)
+        return cache.get_cached_project_nb(uri)
     except Exception:  # not executed, or its file is unreadable
         return None
+
+
+def _seconds(cache, uri) -> float | None:
+    record = _cached_record(cache, uri)
     return None if record is None else record.data.get("execution_seconds")
 
 
@@ -107,7 +118,8 @@ def report(cache_path: Path) -> int:
         seconds = _seconds(cache, str(page.source)) if page.is_notebook else None
         figures = explorers(page.html)
         p95 = max((float(f["redraw-p95-ms"]) for f in figures), default=None)
-        rows.append((page.name, "-" if seconds is None else f"{seconds:.0f} s",
+        over = " (over the 60 s budget)" if seconds is not None and seconds > 60 else ""
+        rows.append((page.name, "-" if seconds is None else f"{seconds:.0f} s{over}",
                      f"{len(figures)}" + (f" (worst redraw p95 {p95:.0f} ms)" if figures else ""),
                      f"{page_weight(page) / 1e6:.2f} MB"))
     header = ("page", "execution", "interactive figures", "weight")
