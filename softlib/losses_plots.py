@@ -22,7 +22,7 @@ TEMPERATURE = "temperature"
 
 
 def logit_scale_figure(logits, labels, example: int = 0, a: float = 1.0, b: float = 0.0,
-                       scales=np.geomspace(0.05, 20, 200)):
+                       scales=None):
     """``draw(fig, **{"logit scale": alpha})``: cross-entropy moves with the scale of the logits, the
     Z-loss does not.
 
@@ -40,6 +40,8 @@ def logit_scale_figure(logits, labels, example: int = 0, a: float = 1.0, b: floa
     >>> len(update(**{"logit scale": 2.0})) > 0
     True
     """
+    if scales is None:
+        scales = np.geomspace(0.05, 20, 200)
     logits, labels = np.asarray(logits, dtype=np.float64), np.asarray(labels)
     scales = np.asarray(scales, dtype=np.float64)
     ce = np.array([L.cross_entropy(s * logits, labels, reduction="mean") for s in scales])

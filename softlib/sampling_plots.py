@@ -380,7 +380,7 @@ def top_w_mask(logits, embeddings, *, temperature=1.0, lam=2.2, beta=2.8, scale=
     return keep
 
 
-def fit_retrieval_sharpness(n_items=16, penalty=2e-4, *, trials=2000, betas=np.arange(1, 81), rng):
+def fit_retrieval_sharpness(n_items=16, penalty=2e-4, *, trials=2000, betas=None, rng):
     r"""The logit scale :math:`\beta` a max-retrieval head would settle on when trained at
     ``n_items`` items: the maximiser of the mean log-attention on the top item minus a weight
     penalty, :math:`\mathbb E[\log\alpha_{\max}] - \text{penalty}\cdot\beta^2` (a stand-in for
@@ -391,6 +391,8 @@ def fit_retrieval_sharpness(n_items=16, penalty=2e-4, *, trials=2000, betas=np.a
     >>> int(fit_retrieval_sharpness(rng=np.random.default_rng(0)))
     29
     """
+    if betas is None:
+        betas = np.arange(1, 81)
     s = rng.random((trials, n_items))
     gap = s.max(axis=-1, keepdims=True) - s
     scores = [np.mean(-np.log(np.exp(-b * gap).sum(axis=-1))) - penalty * b * b for b in betas]

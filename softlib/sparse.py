@@ -55,7 +55,10 @@ def _extended(work: np.dtype) -> np.dtype:
 def _apply(name: str, x, axis, rowwise) -> np.ndarray:
     """Check ``x`` and ``axis``, run ``rowwise(rows)`` on the finite rows (reduction axis last, the
     work dtype), and put the result back in ``x``'s shape with the result dtype."""
-    x, result, axis, _ = ops._prepare(name, x, axis, None)
+    x, result, _ = ops._prepare(name, np.asarray(x), None)
+    if x.ndim == 0:
+        raise ValueError(f"{name} needs at least one dimension; got a 0-d array")
+    axis = ops._normalize_axis(axis, x.ndim)
     if x.size == 0:
         return np.empty(x.shape, dtype=result)
     work = ops._work_dtype(result)
