@@ -298,7 +298,15 @@ def _paint_order(fig, artists) -> list:
     """
     from matplotlib.axes import Axes
 
-    chosen = {id(a): a for a in artists}
+    chosen = {}
+    for artist in artists:  # a legend's text stands for its legend: the legend paints it
+        ax = artist.axes if not isinstance(artist, Axes) else None
+        if ax is not None and artist not in ax.get_children():
+            owner = next((c for c in ax.get_children()
+                          if c.findobj(match=lambda o, a=artist: o is a)), None)
+            artist = owner if owner is not None else artist
+        chosen[id(artist)] = artist
+    artists = list(chosen.values())
     lowest: dict = {}
     loose = []
     for artist in artists:
