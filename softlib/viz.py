@@ -125,15 +125,20 @@ def book_style():
     import matplotlib as mpl
     from matplotlib import font_manager
 
+    # Only the style's own settings are restored afterwards (not rc_context's whole copy): a
+    # backend activated inside, as pyplot's first figure does, keeps its interactive mode, which
+    # the inline backend needs to show later figures.
+    saved_rc = {key: mpl.rcParams[key] for key in BOOK_STYLE}
     saved = dict(font_manager.font_scalings)
     base = BOOK_STYLE["font.size"]
     try:
-        with mpl.rc_context(BOOK_STYLE):
-            for name, factor in saved.items():
-                if factor is not None and factor * base < MIN_FONT_PT:
-                    font_manager.font_scalings[name] = MIN_FONT_PT / base
-            yield
+        mpl.rcParams.update(BOOK_STYLE)
+        for name, factor in saved.items():
+            if factor is not None and factor * base < MIN_FONT_PT:
+                font_manager.font_scalings[name] = MIN_FONT_PT / base
+        yield
     finally:
+        mpl.rcParams.update(saved_rc)
         font_manager.font_scalings.clear()
         font_manager.font_scalings.update(saved)
 

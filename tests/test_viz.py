@@ -280,6 +280,19 @@ def test_text_is_never_smaller_than_the_book_minimum():
     assert matplotlib.font_manager.font_scalings["xx-small"] < 0.9  # restored afterwards
 
 
+def test_book_style_keeps_what_a_backend_set_inside_it():
+    """pyplot's first figure may activate the inline backend inside the style, which turns
+    interactive mode on: leaving the style must not turn it off, or later figures vanish."""
+    before = matplotlib.is_interactive()
+    try:
+        matplotlib.interactive(False)
+        with book_style():
+            matplotlib.interactive(True)
+        assert matplotlib.is_interactive()
+    finally:
+        matplotlib.interactive(before)
+
+
 def test_labels_name_the_controls_in_the_widget_and_the_frames():
     fx = explore(draw, {"scale": [1.0, 2.0], "style": ["-", "--"]}, second="style",
                  labels={"scale": "vertical scale", "style": "line style"}, alt="A line.")
