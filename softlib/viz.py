@@ -71,7 +71,8 @@ import weakref
 
 import numpy as np
 
-__all__ = ["explore", "Explorer", "panels", "redraw_report", "book_style", "show_source", "table",
+__all__ = ["explore", "Explorer", "panels", "redraw_report", "book_style", "use_book_style",
+           "show_source", "table",
            "BOOK_BUILD_ENV", "BOOK_STYLE", "MIN_FONT_PT"]
 
 #: The environment variable that says the book is being built, so the kernel-free frames are needed.
@@ -141,6 +142,41 @@ def book_style():
         mpl.rcParams.update(saved_rc)
         font_manager.font_scalings.clear()
         font_manager.font_scalings.update(saved)
+
+
+def use_book_style() -> None:
+    """Draw every later matplotlib figure of this session in the book's style, static ones too.
+
+    What :func:`book_style` does for the figures of :func:`explore`, for the whole session: the
+    settings of :data:`BOOK_STYLE`, no relative text size under :data:`MIN_FONT_PT`, and, in a
+    Jupyter kernel, figures sent at twice their resolution ("retina"), so that the built book can
+    show them as wide as its text column and still sharp. A chapter calls it once, in its imports.
+
+    Examples
+    --------
+    >>> import matplotlib as mpl
+    >>> use_book_style()  # doctest: +SKIP
+    >>> mpl.rcParams["legend.fontsize"] >= MIN_FONT_PT  # doctest: +SKIP
+    True
+    """
+    import matplotlib as mpl
+    from matplotlib import font_manager
+
+    mpl.rcParams.update(BOOK_STYLE)
+    base = BOOK_STYLE["font.size"]
+    for name, factor in list(font_manager.font_scalings.items()):
+        if factor is not None and factor * base < MIN_FONT_PT:
+            font_manager.font_scalings[name] = MIN_FONT_PT / base
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None and hasattr(shell, "kernel"):  # a Jupyter kernel, not a plain shell
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
 
 
 def _floor_font_sizes(fig) -> None:
