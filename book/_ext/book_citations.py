@@ -1,6 +1,7 @@
 """One author-year citation style for the whole book (loaded through ``local_extensions``).
 
-The text cites ``Nguyen et al. (2024a)`` (sphinxcontrib-bibtex's ``author_year`` referencing style,
+The text cites ``Nguyen et al. (2024a)`` and ``(Nguyen et al., 2024a)`` (sphinxcontrib-bibtex's
+author-year referencing style with round brackets, registered here as ``book_author_year`` for
 ``bibtex_reference_style`` in _config.yml) and the bibliography lists the same paper under the label
 ``Nguyen et al. 2024a`` (the pybtex formatting style ``book_author_year`` registered here,
 ``bibtex_default_style``). Papers whose citations would read the same (same first author, same
@@ -12,6 +13,7 @@ the tooltips agree.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 import re
 import string
 
@@ -83,6 +85,34 @@ class BookAuthorYearStyle(PlainStyle):
 
 
 register_plugin("pybtex.style.formatting", "book_author_year", BookAuthorYearStyle, force=True)
+
+
+def _round_brackets():
+    from sphinxcontrib.bibtex.style.referencing import BracketStyle
+
+    return BracketStyle(left="(", right=")")
+
+
+def _register_reference_style() -> None:
+    """``book_author_year`` for ``bibtex_reference_style``: sphinxcontrib-bibtex's author-year
+    citations with round brackets, "Sao (2026)" and "(Sao, 2026)", as textbooks print them."""
+    from sphinxcontrib.bibtex.plugin import register_plugin as register_bibtex_plugin
+    from sphinxcontrib.bibtex.style.referencing import BracketStyle
+    from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+
+    @dataclass
+    class RoundAuthorYearReferenceStyle(AuthorYearReferenceStyle):
+        bracket_textual: BracketStyle = field(default_factory=_round_brackets)
+        bracket_parenthetical: BracketStyle = field(default_factory=_round_brackets)
+        bracket_author: BracketStyle = field(default_factory=_round_brackets)
+        bracket_label: BracketStyle = field(default_factory=_round_brackets)
+        bracket_year: BracketStyle = field(default_factory=_round_brackets)
+
+    register_bibtex_plugin("sphinxcontrib.bibtex.style.referencing", "book_author_year",
+                           RoundAuthorYearReferenceStyle, force=True)
+
+
+_register_reference_style()
 
 
 def _patch_bibtex_reader() -> None:
