@@ -69,9 +69,13 @@ test: book
 unit: setup
 	$(PY) -m pytest tests softlib --doctest-modules -m "not slow" -p no:cacheprovider -n $(JOBS)
 
+# JupyterLab on the chapters, with jupyterlab-myst rendering their MyST markup. Notebooks are saved
+# with outputs, so first git learns to strip them on commit (tools/nbnormalize.py, .gitattributes).
+# As root (containers) JupyterLab refuses to start unless told --allow-root.
 lab: setup
 	$(UV) --no-build-isolation -e ".[book,test,lab]"
-	$(BIN)/jupyter lab book
+	-$(PY) tools/nbnormalize.py --install
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book
 
 bench: setup
 	$(PY) -m softlib.bench

@@ -330,7 +330,7 @@ def perpendicular_gradient(weights, gradient, *, rescale: bool = False):
 def gradient_weight_cosine(weights, gradients) -> float:
     """The cosine between the negative gradient and the weights, over all parameter tensors.
 
-        cos = -<g, w> / (|g| |w|)
+    ``cos = -<g, w> / (|g| |w|)``
 
     Near 1, a gradient step mostly scales the weights up, which for a ReLU network without biases
     scales the logits without changing the predictions: Prieto et al. (2025) call this naive loss

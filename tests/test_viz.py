@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from softlib.viz import BOOK_BUILD_ENV, explore, panels, redraw_report
+from softlib.viz import (BOOK_BUILD_ENV, MIN_FONT_PT, book_style, explore, panels, redraw_report,
+                         show_source, table)
 
 
 def draw(fig, scale, style="-"):
@@ -36,11 +37,13 @@ def test_frames_html_has_one_distinct_frame_per_value():
     assert len(set(data["frames"])) == 3
 
 
-def test_frames_are_pngs_of_the_figure_size_on_white():
+def test_frames_are_pngs_of_twice_the_figure_size_on_white():
     fx = explore(draw, {"scale": [1.0, 2.0]}, figsize=(4, 3), dpi=50)
-    for frame in frames_of(fx.frames_html())["frames"]:
+    html = fx.frames_html()
+    assert 'width="200" height="150"' in html  # shown at the figure's size, rendered at 2x
+    for frame in frames_of(html)["frames"]:
         image = Image.open(io.BytesIO(base64.b64decode(frame))).convert("RGB")
-        assert image.size == (200, 150)
+        assert image.size == (400, 300)
         # An opaque white background (the palette may round it to 254): legible on a dark page.
         assert min(image.getpixel((0, 0))) >= 250
 
@@ -228,3 +231,95 @@ def test_panels_show_one_panel_per_movement():
     fx.render(fig, top=30.0, style="o")
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(fig.axes) == 6 and len(visible) == 1 and visible[0].get_title() == "top 30.0"
+
+
+def draw_bars_any_order(fig, height):
+    """Bars under a line, a legend and spines; update returns only the bars, last one first."""
+    ax = fig.subplots()
+    bars = ax.bar(["a", "b", "c"], [height, 1.0, 0.5], label="bars")
+    ax.axhline(1.5, color="k", linewidth=3, label="line")
+    ax.legend(loc="upper right")
+    ax.set(ylim=(0, 4), title="bars")
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+
+    def update(height):
+        bars[0].set_height(height)
+        return list(bars)[::-1]
+    return update
+
+
+def test_blitting_paints_what_lies_over_the_changed_artists():
+    """update returns only the bars, in the wrong order: the line, legend and spines over them
+    are still painted, so every frame equals a full render."""
+    fx = explore(draw_bars_any_order, {"height": [1.0, 2.0, 3.5]})
+    fig = fx.new_figure()
+    for h in [1.0, 2.0, 3.5]:
+        fx.update(fig, height=h)
+        full = explore(lambda f, height: (draw_bars_any_order(f, height), None)[1], {"height": [h]})
+        full.update(full.new_figure())
+        difference = np.abs(pixels(fx._png) - pixels(full._png))
+        assert difference.max() <= 2, f"blitted frame at height {h} differs from a full render"
+    assert len(fx._updaters[fig].artists) > 3  # the line, legend, spines joined the bars
+
+
+def test_text_is_never_smaller_than_the_book_minimum():
+    def tiny(fig, a):
+        ax = fig.subplots()
+        ax.plot([0, a], label="a")
+        ax.legend(fontsize="xx-small")
+        ax.text(0, 0, "note", fontsize=5)
+
+    fx = explore(tiny, {"a": [1.0, 2.0]})
+    fig = fx.new_figure()
+    fx.update(fig)
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+    assert min(sizes) >= MIN_FONT_PT
+    before = dict(matplotlib.font_manager.font_scalings)
+    with book_style():
+        pass
+    assert matplotlib.font_manager.font_scalings == before  # restored afterwards
+
+
+def test_book_style_keeps_what_a_backend_set_inside_it():
+    """pyplot's first figure may activate the inline backend inside the style, which turns
+    interactive mode on: leaving the style must not turn it off, or later figures vanish."""
+    before = matplotlib.is_interactive()
+    try:
+        matplotlib.interactive(False)
+        with book_style():
+            matplotlib.interactive(True)
+        assert matplotlib.is_interactive()
+    finally:
+        matplotlib.interactive(before)
+
+
+def test_labels_name_the_controls_in_the_widget_and_the_frames():
+    fx = explore(draw, {"scale": [1.0, 2.0], "style": ["-", "--"]}, second="style",
+                 labels={"scale": "vertical scale", "style": "line style"}, alt="A line.")
+    html = fx.frames_html()
+    assert "vertical scale" in html and "line style" in html and 'alt="A line., at vertical' in html
+    slider, buttons, image = fx.widget().children
+    assert slider.description == "vertical scale"
+    slider.value = 1.0  # the callback maps the readable name back to the control
+    assert fx.values["scale"] == 1.0
+    with pytest.raises(ValueError, match="unknown control"):
+        explore(draw, {"scale": [1.0]}, labels={"scael": "x"})
+    with pytest.raises(ValueError, match="scale must be"):
+        explore(draw, {"scale": [1.0]}, scale=0)
+
+
+def test_table_and_source_render_as_markdown():
+    md = table([["a", 1.5], ["b|c", 2]], ["name", "value"])._repr_markdown_()
+    assert md.splitlines()[1] == "|:--|--:|" and "b\\|c" in md
+    with pytest.raises(ValueError, match="cells"):
+        table([[1]], ["a", "b"])
+
+    def double(x):
+        """Twice x."""
+        return 2 * x
+
+    md = show_source(double)._repr_markdown_()
+    assert md.startswith("```python\ndef double(x):") and "Twice" not in md and md.endswith("```")
+    with pytest.raises(TypeError, match="source"):
+        show_source(len)

@@ -7,7 +7,7 @@ The **Voronoi cell** of true expert j is ``A_j = {i : |theta_i - theta*_j| <= |t
 * D1 (exact-fitted, paper 1's eq. for D_1):
   ``sum_j |sum_{i in A_j} exp(beta0_i) - exp(beta0*_j)|
   + sum_j sum_{i in A_j} exp(beta0_i) (|dbeta1_ij| + |da_ij| + |db_ij| + |dsigma_ij|)``;
-* D2 (over-fitted): the same, except that in a cell with m = |A_j| > 1 atoms the bracket becomes
+* D2 (over-fitted): the same, except that in a cell with ``m = |A_j| > 1`` atoms the bracket becomes
   ``|dbeta1|^r + |db|^r + |da|^(r/2) + |dsigma|^(r/2)`` with ``r = rbar(m)``, ``rbar(2) = 4``,
   ``rbar(3) = 6``.
 

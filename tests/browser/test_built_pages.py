@@ -108,3 +108,93 @@ def test_bibliography_lists_every_cited_paper():
     listed = squash(bibliography.html.read_text(encoding="utf-8"))
     missing = [k for k in sorted(keys) if squash(entries[k].fields["title"]) not in listed]
     assert missing == [], "cited but not listed in the bibliography page"
+
+
+def page_named(suffix):
+    return next(p for p in PAGES if p.name.endswith(suffix))
+
+
+def text_of(page) -> str:
+    return page.html.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_and_equations_are_numbered(page):
+    text = text_of(page)
+    number = re.search(r'<h1>\s*<span class="section-number">(\d+)\.\s*</span>', text)
+    assert number, "the chapter title carries no number: _toc.yml needs numbered: true"
+    equations = re.findall(r'<span class="eqno">\((\d+)\.(\d+)\)', text)
+    assert all(chapter == number.group(1) for chapter, _ in equations), \
+        "equations must be numbered within their chapter, (3.2)"
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_interactive_figures_are_numbered_with_captions(page):
+    text = text_of(page)
+    figures = re.findall(r"<figure[^>]*>(.*?)</figure>", text, flags=re.S)
+    explorers_in_figures = sum(f.count('class="softlib-explorer"') for f in figures)
+    assert explorers_in_figures == text.count('class="softlib-explorer"'), \
+        "every interactive figure sits in a numbered figure (cell metadata mystnb.figure)"
+    for figure in figures:
+        assert re.search(r'<span class="caption-number">Figure \d+\.\d+', figure), "figure without number"
+        assert not re.search(r'alt="[^"]*\.png"', figure), "alt text names a file, not what it shows"
+
+
+def public_functions() -> dict[str, set]:
+    """Every public function and class of softlib's modules, by module (their __all__)."""
+    import importlib
+    import pkgutil
+
+    import softlib
+
+    found = {}
+    for info in pkgutil.walk_packages(softlib.__path__, "softlib."):
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        module = importlib.import_module(info.name)
+        names = getattr(module, "__all__", None)
+        if names is None:
+            continue
+        found[info.name] = {n for n in names if callable(getattr(module, n, None))}
+    found["softlib"] = {n for n in softlib.__all__ if callable(getattr(softlib, n))}
+    return found
+
+
+def test_api_reference_lists_every_public_function_with_its_source():
+    api = text_of(page_named("api"))
+    ids = parse(page_named("api").html).ids
+    documented = {i for i in ids if i.startswith("softlib.")}
+    short = {i.rsplit(".", 1)[-1] for i in documented}
+    missing = sorted(f"{module}.{name}" for module, names in public_functions().items()
+                     for name in names if f"{module}.{name}" not in documented and name not in short)
+    assert missing == [], "add these modules to book/api.md (one automodule each)"
+    assert api.count('class="viewcode-link"') >= len(documented) // 2, "[source] links missing"
+
+
+def test_compiled_functions_link_to_their_cpp_kernels():
+    api = text_of(page_named("api"))
+    repo = config()["repository"]["url"]
+    kernels = re.findall(re.escape(repo) + r"/blob/[^/]+/(cpp/[^\"#]+)", api)
+    assert kernels, "no link from the API reference to a C++ kernel"
+    assert all((ROOT / path).is_file() for path in kernels), "links to C++ files that do not exist"
+    for name in ("softmax", "log_softmax", "logsumexp", "softmax_topk"):
+        section = api.split(f'id="softlib.{name}"', 1)[1].split('<dl class="py ', 1)[0]
+        assert "cpp/" in section, f"softlib.{name} does not link to its C++ kernel"
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_links_to_the_functions_it_uses(page):
+    code = "\n".join(c.source for c in nbformat.read(page.source, as_version=4).cells
+                     if c.cell_type == "code")
+    if not re.search(r"\bsoftlib\.\w+\(", code):
+        pytest.skip("the chapter calls no softlib function by its full name")
+    links = [href for href in parse(page.html).links if "api.html#softlib." in href]
+    assert links, "link the softlib functions the chapter uses to the API reference: {func}`softlib.softmax`"
+
+
+def test_bibliography_labels_are_author_year():
+    labels = re.findall(r'<span class="label"><span class="fn-bracket">\[</span>([^<]*)',
+                        text_of(page_named("bibliography")))
+    assert labels, "the bibliography has no labels"
+    assert all(re.fullmatch(r".+ (\d{4}[a-z]?|n\.d\.)", label) for label in labels), labels
+    assert len(set(labels)) == len(labels), "two papers share a label: they need 2024a, 2024b"

@@ -160,3 +160,31 @@ def test_figures_stay_legible_in_dark_mode(open_tab, page):
         # Black on white is about 230 grey levels apart once the theme dims images; dark ink on a
         # dark background would be a few tens. 100 (of 255) separates the two.
         assert light - ink > 100, f"figure contrast {light:.0f} vs {ink:.0f} is too low in dark mode"
+
+
+def has_math(page) -> bool:
+    return "$$" in page.source.read_text(encoding="utf-8") or "\\\\(" in page.source.read_text(encoding="utf-8")
+
+
+MATH_PAGES = [page for page in PAGES if has_math(page)]
+
+
+@pytest.mark.parametrize("page", MATH_PAGES, ids=lambda p: p.name)
+def test_equations_are_typeset_offline(open_tab, page):
+    """With every request beyond 127.0.0.1 refused (the Tab's route), MathJax still loads, from the
+    book's own _static/mathjax, and typesets every equation of the page."""
+    tab = open_tab(page)
+    scripts = tab.tab.evaluate("() => Array.from(document.scripts).map(s => s.src).filter(s => /mathjax/i.test(s))")
+    assert scripts and all(s.startswith(tab.tab.url.split("/book/")[0]) for s in scripts), \
+        f"MathJax must come from the book itself, not {scripts}"
+    tab.tab.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                              timeout=20_000)
+    tab.tab.evaluate("() => MathJax.startup.promise")
+    counts = tab.tab.evaluate(
+        "() => ({math: document.querySelectorAll('main div.math, main span.math').length,"
+        " typeset: document.querySelectorAll('main div.math mjx-container, main span.math mjx-container').length,"
+        " errors: document.querySelectorAll('main mjx-merror').length})"
+    )
+    assert counts["math"] > 0, "the page has no equation to typeset"
+    assert counts["typeset"] == counts["math"], f"equations left as raw TeX offline: {counts}"
+    assert counts["errors"] == 0, f"MathJax could not typeset some equations: {counts}"
