@@ -349,6 +349,10 @@ def test_depth_helpers():
     from softlib.attention import depth
     a = depth.shaped_attention(np.random.default_rng(12).normal(size=(6, 6)), 3.0)
     np.testing.assert_allclose(a.sum(1), 1, atol=1e-14)
+    # A -> I as the temperature grows (moved from the depth chapter's Checks).
+    s = np.random.default_rng(1).normal(size=(8, 8))
+    np.testing.assert_allclose(depth.shaped_attention(s, 1.0).sum(axis=1), 1, atol=1e-14)
+    assert np.abs(depth.shaped_attention(s, 1e8) - np.eye(8)).max() < 1e-7
     p, sweeps, hist = depth.sinkhorn(np.random.default_rng(13).normal(size=(16, 16)), return_history=True)
     assert hist[-1] <= 1e-12 and sweeps == len(hist)
     np.testing.assert_allclose(p.sum(0), 1, atol=1e-11)

@@ -35,6 +35,16 @@ KERNELS: dict[str, list[tuple[str, str]]] = {
     "softlib.softmax_topk": [
         ("cpp/softmax_topk_kernels.h", "the fused online normaliser and running top-k"),
     ],
+    "softlib.attention.blockwise_attention": [
+        ("cpp/attention_kernel.h", "the blockwise kernel: each key block's scores, the online "
+                                   "(m, d) merge and the running output, per query row"),
+        ("cpp/attention.h", "its interface, one instantiation per code path"),
+        ("cpp/attention.cpp", "the choice of code path, the split of queries across threads "
+                              "and the Python binding"),
+        ("cpp/attention_portable.cpp", "the portable instantiation"),
+        ("cpp/x86/attention_avx2.cpp", "the AVX2 instantiation"),
+        ("cpp/x86/attention_avx512.cpp", "the AVX-512 instantiation"),
+    ],
     "softlib.isa": [("cpp/dispatch.cpp", "the choice of code path at import"),
                     ("cpp/cpu_features.cpp", "what the CPU and the OS support")],
     "softlib.isas": [("cpp/dispatch.cpp", "the code paths compiled in"),

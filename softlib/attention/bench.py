@@ -20,6 +20,8 @@ import os
 import subprocess
 import sys
 
+__all__ = ["METHODS", "torch_available", "measure", "main"]
+
 METHODS = ("blockwise", "numpy", "torch")
 
 _CHILD = r"""
