@@ -4,10 +4,8 @@ The exact values come from ``np.longdouble`` (a 64-bit significand on x86-64 Lin
 float64) or, where that is not enough, from mpmath (optional: ``pip install mpmath``). They are
 written so that small outputs keep their relative accuracy: the log-normaliser is
 ``m + log1p(t)`` with ``t`` the sum of the terms other than the maximum, so a log-probability or a
-logsumexp near 0 is exact in relative terms, not only to within an ULP of 1.
+logsumexp near 0 is exact in relative terms, not only to within an ULP of 1. For example:
 
-Examples
---------
 >>> import numpy as np
 >>> from softlib.testing import exact_softmax, ulp_error
 >>> p, logp, lse = exact_softmax(np.array([0.0, -40.0]))
@@ -72,7 +70,7 @@ def exact_softmax(x, axis: int = -1):
 
     Relative accuracy is kept for small outputs: the log-normaliser is ``m + log1p(t)`` where ``t``
     sums the terms other than the first maximum. Finite input only. For float64 input the error is
-    about 2^-64 relative (|x - max| times that for softmax), a few hundredths of a float64 ULP;
+    about 2^-64 relative (``|x - max|`` times that for softmax), a few hundredths of a float64 ULP;
     logsumexp near 0 by cancellation (max < 0 and the sum near 1) needs :func:`exact_mp`.
     """
     xl = np.moveaxis(np.asarray(x, np.longdouble), axis, -1)

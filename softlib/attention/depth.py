@@ -158,7 +158,7 @@ def sinkhorn(logits, *, tol=None, max_iter=10000, return_history=False):
     sweeps : int
         Row + column sweeps done (``max_iter + 1`` if the tolerance was not reached).
     history : list of float, optional
-        max |column sum - 1| after each sweep.
+        max ``|column sum - 1|`` after each sweep.
 
     Examples
     --------
