@@ -115,7 +115,7 @@ def reliability_figure(logits, labels, bins: int = 15, fitted: float | None = No
         gaps = ax_r.bar(centres, np.zeros(bins), width=1 / bins, color="C3", alpha=0.35,
                         edgecolor="C3", lw=0.8, label="gap to confidence")
         ax_r.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (largest probability)", ylabel="accuracy")
-        ax_r.legend(fontsize="x-small", loc="upper left")
+        ax_r.legend(fontsize="small", loc="upper left")
         counts = ax_h.bar(centres, np.zeros(bins), width=1 / bins, color="C1")
         ax_h.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="share of test examples")
         title = fig.suptitle(" ", fontsize="small")
