@@ -176,6 +176,7 @@ def plot_student_accuracy(ax, results: dict, teacher: list):
     ax.bar(x, values.mean(1), color=["0.6"] + ["C0"] * (len(names) - 1))
     for i in range(len(names)):
         ax.plot(np.full(values.shape[1], x[i]), values[i], "k.", ms=5)
-    ax.axhline(100 * np.mean(teacher), color="C3", ls="--", lw=1, label="teacher (all labels)")
+    level = 100 * np.mean(teacher)
+    ax.axhline(level, color="C3", ls="--", lw=1)
+    ax.text(x[0] - 0.4, level - 0.8, "teacher (all labels)", color="C3", va="top", fontsize="small")
     ax.set(xticks=x, xticklabels=names, ylabel="student test accuracy (%)", ylim=(50, 100))
-    ax.legend(fontsize="small", loc="lower right")
