@@ -115,7 +115,7 @@ def reliability_figure(logits, labels, bins: int = 15, fitted: float | None = No
         gaps = ax_r.bar(centres, np.zeros(bins), width=1 / bins, color="C3", alpha=0.35,
                         edgecolor="C3", lw=0.8, label="gap to confidence")
         ax_r.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (largest probability)", ylabel="accuracy")
-        ax_r.legend(fontsize="x-small", loc="upper left")
+        ax_r.legend(fontsize="small", loc="upper left")
         counts = ax_h.bar(centres, np.zeros(bins), width=1 / bins, color="C1")
         ax_h.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="share of test examples")
         title = fig.suptitle(" ", fontsize="small")
@@ -176,6 +176,7 @@ def plot_student_accuracy(ax, results: dict, teacher: list):
     ax.bar(x, values.mean(1), color=["0.6"] + ["C0"] * (len(names) - 1))
     for i in range(len(names)):
         ax.plot(np.full(values.shape[1], x[i]), values[i], "k.", ms=5)
-    ax.axhline(100 * np.mean(teacher), color="C3", ls="--", lw=1, label="teacher (all labels)")
+    level = 100 * np.mean(teacher)
+    ax.axhline(level, color="C3", ls="--", lw=1)
+    ax.text(x[0] - 0.4, level - 0.8, "teacher (all labels)", color="C3", va="top", fontsize="small")
     ax.set(xticks=x, xticklabels=names, ylabel="student test accuracy (%)", ylim=(50, 100))
-    ax.legend(fontsize="small", loc="lower right")

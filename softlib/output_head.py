@@ -691,7 +691,7 @@ def plot_fourier_fit(fig, truth, counts, fits: dict, frequencies, histogram=None
     top = max(float(np.max(truth)), float(np.max(counts / counts.sum())),
               max(float(np.max(f)) for f in fits.values())) / width
     ax.set(xlabel="value (bin centre on [-1, 1])", ylabel="density", ylim=(0, 1.1 * top), xlim=(-1, 1))
-    legend = ax.legend(fontsize="x-small", loc="upper left")
+    legend = ax.legend(fontsize="small", loc="upper left")
 
     def update(frequencies):
         pmf = fits[frequencies]

@@ -341,14 +341,14 @@ def plot_quantised_softmax(fig, frames: dict, bits: int, bins=None):
                                label="half a grid step")
     ax_row.set(xscale="log", xlabel="entry of the row, largest first", ylabel="probability",
                ylim=(0, 1.25 * float(any_frame["row"].max())))
-    leg_row = ax_row.legend(fontsize="x-small", loc="upper right")
+    leg_row = ax_row.legend(fontsize="small", loc="upper right")
     before = ax_sum.stairs(np.zeros(bins.size - 1), bins, fill=True, color="0.6", alpha=0.8,
                            label="rounded")
     after = ax_sum.stairs(np.zeros(bins.size - 1), bins, fill=True, color="C0", alpha=0.7,
                           label="rounded + beta")
     ax_sum.axvline(1.0, color="k", lw=0.8)
     ax_sum.set(xlabel="row sum (held-out rows)", ylabel="fraction of rows", ylim=(0, 1.05), xlim=(bins[0], bins[-1]))
-    leg_sum = ax_sum.legend(fontsize="x-small", loc="upper left")
+    leg_sum = ax_sum.legend(fontsize="small", loc="upper left")
 
     def update(bits):
         f = frames[bits]
