@@ -17,7 +17,7 @@ from .gates import gate_probs, temperature_truth
 from .study import loglog_slope, plot_loglog
 
 __all__ = ["plot_gate_and_samples", "plot_parameter_rates", "plot_ridge_gate",
-           "plot_ridge_likelihood", "plot_gate_rates"]
+           "plot_ridge_likelihood", "plot_gate_rates", "label_sample_sizes"]
 
 
 def _sample_ylim(make: Callable, controls: Mapping[str, Sequence]) -> tuple[float, float]:
@@ -132,6 +132,7 @@ def plot_parameter_rates(study, theory: Mapping, names: Mapping[str, str]) -> Ca
             plot_loglog(ax, study.ns[m], errors[m], theory=slope, marker=marker,
                         label=f"true expert {j + 1} (theory {slope:.3g})")
         ax.set(xlabel="sample size n", ylabel="mean parameter error", title=names[parameter])
+        label_sample_sizes(ax, study.ns[m])
         ax.legend()
         fig.tight_layout()
 
@@ -226,7 +227,27 @@ def plot_gate_rates(studies: Mapping, labels: Mapping[str, str]) -> Callable:
             ax.loglog(ns, means[0] * (ns / ns[0]) ** -0.5, ":", color=color, lw=1)
         ax.set(xlabel="sample size n", ylabel=f"mean error of {labels[parameter]}",
                title=labels[parameter])
+        label_sample_sizes(ax, ns)
         ax.legend()
         fig.tight_layout()
 
     return draw
+
+
+def label_sample_sizes(ax, ns) -> None:
+    """Tick a log-scaled sample-size axis at the sizes ``ns`` themselves, labelled in plain
+    numbers (1000, 2000, ...), with no minor labels to overlap them.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> ax.set_xscale("log")
+    >>> label_sample_sizes(ax, [1000, 2000, 4000])
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['1000', '2000', '4000']
+    >>> plt.close(fig)
+    """
+    ns = [int(n) for n in np.asarray(ns).ravel()]
+    ax.set_xticks(ns, [str(n) for n in ns])
+    ax.set_xticks([], minor=True)
