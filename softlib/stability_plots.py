@@ -10,7 +10,13 @@ import numpy as np
 
 from . import stability as st
 
-__all__ = ["COLORS", "collapse_figure", "plot_exp_and_stablemax", "plot_low_precision", "plot_runs"]
+__all__ = [
+    "COLORS",
+    "collapse_figure",
+    "plot_exp_and_stablemax",
+    "plot_low_precision",
+    "plot_runs",
+]
 
 #: One colour per floating point format, in every figure of the chapter.
 COLORS = {"float16": "C2", "bfloat16": "C4", "float32": "C0", "float64": "C3"}
@@ -46,7 +52,9 @@ def collapse_figure(fine, curves, two_logits, dtypes, floor: float = 1e-22):
     10
     """
     fine = np.asarray(fine, dtype=np.float64)
-    exact_loss = np.log1p(np.exp(-fine))  # log(1 + e^-d), accurate in float64 at every gap here
+    exact_loss = np.log1p(
+        np.exp(-fine)
+    )  # log(1 + e^-d), accurate in float64 at every gap here
 
     def draw(fig, gap, precision):
         ax, bars = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
@@ -56,10 +64,17 @@ def collapse_figure(fine, curves, two_logits, dtypes, floor: float = 1e-22):
             loss, color = c[:, 0], COLORS[name]
             lines[name] = (
                 ax.semilogy(fine[loss > 0], loss[loss > 0], color=color, label=name)[0],
-                ax.plot([fine[loss == 0].min(), fine[-1]], [floor * 30**k] * 2, color=color)[0])
+                ax.plot(
+                    [fine[loss == 0].min(), fine[-1]], [floor * 30**k] * 2, color=color
+                )[0],
+            )
             ax.axvline(st.collapse_gap(name), color=color, ls=":", lw=1)
         marker = ax.axvline(gap, color="gray", lw=1)
-        ax.set(ylim=(floor / 10, 3), xlabel="logit gap d", ylabel="loss (nats); bottom: exactly 0")
+        ax.set(
+            ylim=(floor / 10, 3),
+            xlabel="logit gap d",
+            ylabel="loss (nats); bottom: exactly 0",
+        )
         ax.legend(loc="upper right")
         rects = bars.bar(["loss", "−∂ℓ/∂z_y", "∂ℓ/∂z_rival"], [1.0] * 3, log=True)
         labels = [bars.text(i, 1.0, "", ha="center") for i in range(3)]
@@ -73,14 +88,21 @@ def collapse_figure(fine, curves, two_logits, dtypes, floor: float = 1e-22):
                 curve.set_linewidth(2.5 if name == precision else 1.0)
                 zeros.set_linewidth(5.0 if name == precision else 2.0)
             marker.set_xdata([gap, gap])
-            for rect, label, v in zip(rects, labels, np.abs(two_logits(gap, dtypes[precision]))):
+            for rect, label, v in zip(
+                rects, labels, np.abs(two_logits(gap, dtypes[precision]))
+            ):
                 rect.set_height(max(v, floor))
                 rect.set_color(COLORS[precision])
                 label.set_position((label.get_position()[0], max(v, floor) * 3))
                 label.set_text("exactly 0" if v == 0 else f"{v:.1e}")
             bars.set_title(f"{precision}, gap d = {gap:g}")
-            return [*(a for pair in lines.values() for a in pair), marker, *rects, *labels,
-                    bars.title]
+            return [
+                *(a for pair in lines.values() for a in pair),
+                marker,
+                *rects,
+                *labels,
+                bars.title,
+            ]
 
         update(gap, precision)
         return update
@@ -138,7 +160,10 @@ def plot_low_precision(ranges, low):
         ax2.semilogx(ranges, flushed, color=COLORS[name], label=name)
     ax1.set(xlabel="logit range R", ylabel="median relative error")
     ax2.set(xlabel="logit range R", ylabel="fraction of probabilities = 0")
-    for bits_below_one in (25, 134):  # float16 and bfloat16 round to 0 below 2^-25 and 2^-134
+    for bits_below_one in (
+        25,
+        134,
+    ):  # float16 and bfloat16 round to 0 below 2^-25 and 2^-134
         ax2.axvline(bits_below_one * np.log(2), color="gray", ls=":", lw=1)
     ax1.legend()
     ax2.legend()
@@ -173,14 +198,20 @@ def plot_runs(runs, title, colors=("C0", "C3", "C2", "C4")):
 
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
     for (name, h), color in zip(runs.items(), colors):
-        a = {k: v[1:] for k, v in h.arrays().items()}  # from the first logged epoch after 0 (log axis)
+        a = {
+            k: v[1:] for k, v in h.arrays().items()
+        }  # from the first logged epoch after 0 (log axis)
         axes[0].plot(a["epoch"], a["train_acc"], color=color, ls="--", lw=1)
         axes[0].plot(a["epoch"], a["test_acc"], color=color, label=name)
         axes[1].plot(a["epoch"], a["collapse"], color=color)
         axes[2].plot(a["epoch"], a["weight_norm"], color=color)
         axes[3].plot(a["epoch"], a["cosine"], color=color)
-    labels = ["accuracy (dashed: train)", "collapse fraction (train)", "weight norm ‖θ‖",
-              "cos(−∇L, θ)"]
+    labels = [
+        "accuracy (dashed: train)",
+        "collapse fraction (train)",
+        "weight norm ‖θ‖",
+        "cos(−∇L, θ)",
+    ]
     for ax, label in zip(axes, labels):
         ax.set(xscale="log", xlabel="epoch", ylabel=label)
     axes[2].set_yscale("log")

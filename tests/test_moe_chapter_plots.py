@@ -25,11 +25,16 @@ def test_dselect_figure_greys_the_exact_zeros():
 
 def test_profile_figure_emphasises_the_selected_gate():
     ts = np.geomspace(0.05, 0.4, 5)
-    prof = {(g, k): ts ** (2 if g == "tanh" or k == 2 else 4) for g in ("identity", "tanh")
-            for k in (2, 3)}
+    prof = {
+        (g, k): ts ** (2 if g == "tanh" or k == 2 else 4)
+        for g in ("identity", "tanh")
+        for k in (2, 3)
+    }
     q = {key: 2.0 for key in prof}
     fig = Figure()
-    update = mp.profile_kl_figure(prof, q, ts, ["identity", "tanh"])(fig, k=2, gate="tanh")
+    update = mp.profile_kl_figure(prof, q, ts, ["identity", "tanh"])(
+        fig, k=2, gate="tanh"
+    )
     update(k=3, gate="identity")
     widths = [line.get_linewidth() for line in fig.axes[0].lines[:2]]
     assert widths == [2.5, 1]
@@ -39,4 +44,7 @@ def test_fisher_spectra_one_panel_per_cell():
     ev = np.array([1e-20, 1e-5, 1.0])
     spectra = {(g, k): ev for g in ("identity", "tanh") for k in (2, 3)}
     fig = mp.plot_fisher_spectra(spectra, ["identity", "tanh"])
-    assert [ax.get_title() for ax in fig.axes] == ["k = 2 (exactly fitted)", "k = 3 (expert 2 split)"]
+    assert [ax.get_title() for ax in fig.axes] == [
+        "k = 2 (exactly fitted)",
+        "k = 3 (expert 2 split)",
+    ]

@@ -18,7 +18,9 @@ from softlib.modular import softmax_cross_entropy  # noqa: E402
 def test_compiled_stablemax_agrees_with_the_numpy_definitions():
     z = np.array([[3.0, 0.0, -2.0, -40.0], [1e3, 999.0, 0.0, -1e3]])
     assert np.allclose(softlib.stablemax(z), st.stablemax_np(z), rtol=1e-12, atol=0)
-    assert np.allclose(softlib.log_stablemax(z), st.log_stablemax_np(z), rtol=1e-12, atol=1e-300)
+    assert np.allclose(
+        softlib.log_stablemax(z), st.log_stablemax_np(z), rtol=1e-12, atol=1e-300
+    )
 
 
 def two_logits(gap, dtype):
@@ -34,8 +36,9 @@ def test_collapse_figure_marks_exact_zeros(precision):
     fine = np.arange(0.0, 45.01, 1.0)
     curves = {n: np.array([two_logits(d, t) for d in fine]) for n, t in formats.items()}
     fig = Figure()
-    update = sp.collapse_figure(fine, curves, two_logits, formats)(fig, gap=3.0,
-                                                                  precision=precision)
+    update = sp.collapse_figure(fine, curves, two_logits, formats)(
+        fig, gap=3.0, precision=precision
+    )
     update(gap=30.0, precision=precision)
     texts = [t.get_text() for t in fig.axes[1].texts]
     assert texts[0] == "exactly 0" and texts[1] == "exactly 0"

@@ -46,8 +46,16 @@ def dselect_figure(z, alpha, n_experts: int, t=None):
         bars = ax_q.bar(range(n_experts), np.zeros(n_experts), color="C0")
         ax_q.set(xlabel="expert", ylabel="gate weight", ylim=(0, 1))
         (curve,) = ax_s.plot(t, smooth_step(t, gamma), color="C1")
-        dots = [ax_s.plot(z[c], smooth_step(z[c], gamma), "o", color=f"C{c + 2}",
-                          label=f"selector {c + 1}")[0] for c in range(len(z))]
+        dots = [
+            ax_s.plot(
+                z[c],
+                smooth_step(z[c], gamma),
+                "o",
+                color=f"C{c + 2}",
+                label=f"selector {c + 1}",
+            )[0]
+            for c in range(len(z))
+        ]
         band = ax_s.axvspan(-gamma / 2, gamma / 2, color="C1", alpha=0.1)
         ax_s.set(xlabel="selector parameter z", ylabel="smooth step S(z)")
         legend = [None]
@@ -56,13 +64,17 @@ def dselect_figure(z, alpha, n_experts: int, t=None):
             q = dselect_weights(z[:k], alpha[:k], n_experts, gamma)
             for bar, v in zip(bars, q):
                 bar.set(height=v, facecolor="C0" if v > 0 else "C7")
-            ax_q.set_title(f"gamma = {gamma:.3g}: {np.count_nonzero(q)} non-zero of "
-                           f"{n_experts} (k = {k})")
+            ax_q.set_title(
+                f"gamma = {gamma:.3g}: {np.count_nonzero(q)} non-zero of "
+                f"{n_experts} (k = {k})"
+            )
             curve.set_ydata(smooth_step(t, gamma))
             for c, dot in enumerate(dots):
                 dot.set(ydata=smooth_step(z[c], gamma), visible=c < k)
             band.set(x=-gamma / 2, width=gamma)
-            if legend[0] is None or len(legend[0].legend_handles) != k:  # k changed: a new legend
+            if (
+                legend[0] is None or len(legend[0].legend_handles) != k
+            ):  # k changed: a new legend
                 legend[0] = ax_s.legend(handles=dots[:k])
             return [*bars, ax_q.title, band, curve, *dots, legend[0]]
 

@@ -12,13 +12,22 @@ import numpy as np
 
 from .study import loglog_slope
 
-__all__ = ["plot_fisher_spectra", "compensated_path_figure", "profile_kl_figure", "rates_figure",
-           "RATE_LABELS"]
+__all__ = [
+    "plot_fisher_spectra",
+    "compensated_path_figure",
+    "profile_kl_figure",
+    "rates_figure",
+    "RATE_LABELS",
+]
 
 #: What each quantity of the sampling study measures (the rate figure's titles).
-RATE_LABELS = {"hellinger": "Hellinger distance of p(. | x)", "D1": "Voronoi loss D1",
-               "eta1_0": "slopes of expert 1", "eta1_1": "slopes of expert 2 (true: 0)",
-               "eta0_1": "intercepts of expert 2"}
+RATE_LABELS = {
+    "hellinger": "Hellinger distance of p(. | x)",
+    "D1": "Voronoi loss D1",
+    "eta1_0": "slopes of expert 1",
+    "eta1_1": "slopes of expert 2 (true: 0)",
+    "eta0_1": "intercepts of expert 2",
+}
 
 
 def _cell(k) -> str:
@@ -100,9 +109,14 @@ def compensated_path_figure(paths, truths, xs):
 
     def draw(fig, t, gate):
         ax = fig.subplots()
-        curves = [ax.plot(xs, 0 * xs, label=f"class {s + 1}")[0] for s in range(classes)]
-        ax.set(xlabel="input $x_1$ (with $x_2 = 0$)", ylabel="change in p(Y = s | x)",
-               ylim=(-0.012, 0.012))
+        curves = [
+            ax.plot(xs, 0 * xs, label=f"class {s + 1}")[0] for s in range(classes)
+        ]
+        ax.set(
+            xlabel="input $x_1$ (with $x_2 = 0$)",
+            ylabel="change in p(Y = s | x)",
+            ylim=(-0.012, 0.012),
+        )
         ax.legend(loc="upper left")
         fig.tight_layout(rect=(0, 0, 1, 0.95))  # room for the title, which changes
 
@@ -110,8 +124,11 @@ def compensated_path_figure(paths, truths, xs):
             diff = paths[gate][0](t).class_probs(line) - p_true[gate]
             for s, curve in enumerate(curves):
                 curve.set_ydata(diff[:, s])
-            ax.set_title(f"{gate} gate, gate slope moved by t = {t:.2f}: "
-                         f"max change {np.abs(diff).max():.1e}", fontsize="medium")
+            ax.set_title(
+                f"{gate} gate, gate slope moved by t = {t:.2f}: "
+                f"max change {np.abs(diff).max():.1e}",
+                fontsize="medium",
+            )
             return [*curves, ax.title]
 
         update(t, gate)
@@ -149,13 +166,22 @@ def profile_kl_figure(profiles, exponent, ts, gates):
 
     def draw(fig, k, gate):
         ax = fig.subplots()
-        ax.set(xscale="log", yscale="log", xlim=(ts[0] / 1.2, ts[-1] * 1.2),
-               ylim=(every.min() / 3, every.max() * 3), xlabel="displacement t of the gate slope",
-               ylabel="profile KL(t) (nats)")
-        curves = {g: ax.plot(ts, ts, "o-", color=c, label=f"{g} gate")[0]
-                  for g, c in zip(gates, ("C0", "C3", "C2", "C4"))}
-        refs = {q: ax.plot(ts, ts, ls, color="gray", lw=1, label=f"slope {q}")[0]
-                for q, ls in ((2, ":"), (4, "--"))}
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlim=(ts[0] / 1.2, ts[-1] * 1.2),
+            ylim=(every.min() / 3, every.max() * 3),
+            xlabel="displacement t of the gate slope",
+            ylabel="profile KL(t) (nats)",
+        )
+        curves = {
+            g: ax.plot(ts, ts, "o-", color=c, label=f"{g} gate")[0]
+            for g, c in zip(gates, ("C0", "C3", "C2", "C4"))
+        }
+        refs = {
+            q: ax.plot(ts, ts, ls, color="gray", lw=1, label=f"slope {q}")[0]
+            for q, ls in ((2, ":"), (4, "--"))
+        }
         note = ax.text(0.98, 0.04, "", transform=ax.transAxes, ha="right")
         ax.legend(loc="upper left")
         fig.tight_layout(rect=(0, 0, 1, 0.95))
@@ -204,9 +230,20 @@ def rates_figure(studies, labels=None):
             m = st.ns <= largest_n
             means = st.mean(quantity)[m]
             s, (lo, hi) = loglog_slope(st.ns[m], st[quantity][m])
-            ax.loglog(st.ns[m], means, "o-", color=color,
-                      label=f"{g}: slope {s:+.2f} [{lo:+.2f}, {hi:+.2f}]")
-            ax.loglog(st.ns[m], means[0] * (st.ns[m] / st.ns[0]) ** -0.5, ":", color=color, lw=1)
+            ax.loglog(
+                st.ns[m],
+                means,
+                "o-",
+                color=color,
+                label=f"{g}: slope {s:+.2f} [{lo:+.2f}, {hi:+.2f}]",
+            )
+            ax.loglog(
+                st.ns[m],
+                means[0] * (st.ns[m] / st.ns[0]) ** -0.5,
+                ":",
+                color=color,
+                lw=1,
+            )
         name = labels.get(quantity, quantity)
         ax.set(xlabel="sample size n", ylabel=f"mean {name}", title=name)
         ax.legend()
