@@ -196,7 +196,7 @@ def plot_runs(runs, title, colors=("C0", "C3", "C2", "C4")):
     """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
     for (name, h), color in zip(runs.items(), colors):
         a = {
             k: v[1:] for k, v in h.arrays().items()
@@ -215,7 +215,8 @@ def plot_runs(runs, title, colors=("C0", "C3", "C2", "C4")):
     for ax, label in zip(axes, labels):
         ax.set(xscale="log", xlabel="epoch", ylabel=label)
     axes[2].set_yscale("log")
-    axes[0].legend()
+    handles, names = axes[0].get_legend_handles_labels()  # one legend, under the panels
+    fig.legend(handles, names, loc="lower center", ncol=len(names), frameon=False)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
     return fig
