@@ -109,7 +109,7 @@ CORNERS = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3) / 2]])
 
 
 def simplex_xy(p) -> np.ndarray:
-    """Plane coordinates of probability vectors of three classes (barycentric on :data:`CORNERS`).
+    """Plane coordinates of probability vectors of three classes (barycentric on the corners ``CORNERS``).
 
     Examples
     --------

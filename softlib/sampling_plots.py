@@ -158,7 +158,8 @@ def plot_concrete_ternary(logits, taus, *, samples=500, seed=0, resolution=48, s
         ax = fig.subplots()
         lp = logp[temperature]
         top = np.percentile(lp, 97)  # the corners diverge for small tau: scale on the bulk
-        mesh = ax.tripcolor(tri, lp, shading="gouraud", cmap="viridis", vmin=top - span, vmax=top)
+        mesh = ax.tripcolor(tri, lp - top, shading="gouraud", cmap="viridis", vmin=-span, vmax=0)
+        fig.colorbar(mesh, ax=ax, shrink=0.7, label="log-density minus its\n97th percentile (nats)")
         dots = ax.scatter(*pts[temperature].T, s=5, color="white", edgecolors="k", linewidths=0.3)
         corners = to_ternary(np.eye(3))
         ax.plot(*np.vstack([corners, corners[:1]]).T, color="k", lw=1)
@@ -174,9 +175,7 @@ def plot_concrete_ternary(logits, taus, *, samples=500, seed=0, resolution=48, s
         def update(temperature):
             tau = temperature
             lp = logp[tau]
-            mesh.set_array(lp)
-            top = np.percentile(lp, 97)
-            mesh.set_clim(top - span, top)
+            mesh.set_array(lp - np.percentile(lp, 97))
             dots.set_offsets(pts[tau])
             text.set_text(f"τ = {tau:g}\n{near[tau]:.0%} of samples\nwithin 0.05 of a corner")
             return [mesh, dots, text]
@@ -258,9 +257,14 @@ def plot_thresholds(logits, informative, temperatures, **rule_kwargs):
         ax.scatter(ranks[good], logits[order][good], s=18, color="k", marker="D", label="informative")
         lines = {r: ax.axhline(0.0, color=RULE_COLORS[r], lw=1.5, label=r) for r in rules}
         ax.set(xscale="log", xlabel="rank of the token", ylabel="logit (kept: at or above a line)")
-        ax.legend(fontsize="small", loc="upper right", ncol=2)
         for r, c in curve.items():
             ax2.semilogx(temperatures, c, color=RULE_COLORS[r], label=r)
+        # One legend, in the empty upper left of the right panel: the left panel's lines move
+        # with the temperature and would pass under any legend placed there.
+        tokens = ax.get_legend_handles_labels()[0][:2]
+        rule_lines = ax2.get_legend_handles_labels()[0]
+        ax2.legend(tokens + rule_lines, ["noise tokens", "informative", *curve],
+                   loc="upper left", fontsize="small")
         marks = {r: ax2.plot([], [], "o", color=RULE_COLORS[r], ms=5)[0] for r in curve}
         ax2.set(xlabel="temperature T", ylabel="P(draw a noise token)", ylim=(-0.03, 1.03))
         ticks = [t for t in (0.5, 1, 2, 4, 8) if temperatures[0] <= t <= temperatures[-1]]
