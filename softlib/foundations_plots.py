@@ -17,7 +17,8 @@ import numpy as np
 from . import ops, sparse
 from .theory.foundations import entropy
 
-__all__ = ["temperature_figure", "simplex_figure", "entmax", "logit_disc", "simplex_xy", "zero_fraction"]
+__all__ = ["temperature_figure", "simplex_figure", "entmax", "logit_disc", "simplex_xy", "zero_fraction",
+           "plot_support_sizes"]
 
 
 def temperature_figure(z, temperatures):
@@ -45,12 +46,12 @@ def temperature_figure(z, temperatures):
         ax_h.axhline(np.log(n), color="gray", ls=":", label="log n")
         (h_dot,) = ax_h.plot([], [], "o", color="C1")
         ax_h.set(xlabel="temperature T", ylabel="entropy H (nats)")
-        ax_h.legend(loc="upper left", fontsize="x-small")
+        ax_h.legend(loc="upper left", fontsize="small")
         ax_l.loglog(temps, smooth_max - z.max(), color="C2", label="T LSE(z/T) - max z")
         ax_l.loglog(temps, temps * np.log(n), color="k", ls="--", lw=0.8, label="T log n (upper bound)")
         (l_dot,) = ax_l.plot([], [], "o", color="C2")
         ax_l.set(xlabel="temperature T", ylabel="smooth max minus max")
-        legend = ax_l.legend(loc="upper left", fontsize="x-small")
+        legend = ax_l.legend(loc="upper left", fontsize="small")
 
         def update(temperature):
             p = ops.softmax(z / temperature)
@@ -171,7 +172,7 @@ def simplex_figure(alphas, scales, z=None, curve_scales=None):
         points = ax_s.scatter(np.zeros(len(z)), np.zeros(len(z)), s=5, lw=0)
         for size, colour in _SUPPORT_COLOURS.items():
             ax_s.scatter([], [], s=12, color=colour, label=f"{size} non-zero")
-        legend_s = ax_s.legend(loc="upper right", fontsize="x-small", frameon=False)
+        legend_s = ax_s.legend(loc="upper right", fontsize="small", frameon=False)
         ax_s.set(xlim=(-0.09, 1.09), ylim=(-0.09, 0.95), aspect="equal", xticks=[], yticks=[])
         ax_s.set_xlabel("probability simplex, 3 classes")
         shades = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(alphas)))  # not the point colours
@@ -180,7 +181,7 @@ def simplex_figure(alphas, scales, z=None, curve_scales=None):
         (marker,) = ax_f.plot([], [], "ko", ms=6)
         ax_f.set(xlabel="logit scale (radius of the disc)", ylabel="fraction with an exact zero",
                  ylim=(-0.03, 1.03))
-        legend_f = ax_f.legend(loc="upper left", fontsize="x-small")
+        legend_f = ax_f.legend(loc="upper left", fontsize="small")
 
         def update(alpha, scale):
             p = entmax(scale * z, alpha)
@@ -197,3 +198,43 @@ def simplex_figure(alphas, scales, z=None, curve_scales=None):
         return update
 
     return draw
+
+
+def plot_support_sizes(z, scales, sizes, *, figsize=(8, 3.2)):
+    """Support size (number of non-zero outputs) of each map at the logits ``c z``, against ``c``.
+
+    Dotted lines mark sparsemax's thresholds ``1 / sum(z - min z)`` (full support below) and
+    ``1 / (u1 - u2)`` (one class above), and 1.5-entmax's ``2 / (u1 - u2)``, with ``u1 >= u2`` the
+    two largest logits.
+
+    Parameters
+    ----------
+    z : array_like, shape (n,)
+        The logits.
+    scales : ndarray
+        The logit scales ``c`` (log axis).
+    sizes : dict
+        ``{map name: support size at each scale}``.
+    figsize : tuple of float, optional
+        The figure size in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    z = np.asarray(z, dtype=np.float64)
+    u = np.sort(z)[::-1]
+    fig, ax = plt.subplots(figsize=figsize)
+    for name, k in sizes.items():
+        ax.semilogx(scales, k, drawstyle="steps-post", label=name)
+    marks = [(1 / (u[0] - u[1]), "1/(u1-u2)"), (2 / (u[0] - u[1]), "2/(u1-u2)"),
+             (1 / np.sum(z - z.min()), "1/sum(z-min z)")]
+    for c, text in marks:
+        ax.axvline(c, color="gray", ls=":", lw=0.8)
+        ax.text(c, z.size + 0.3, text, ha="center")
+    ax.set(xlabel="logit scale c", ylabel="support size (non-zeros)", ylim=(0.5, z.size + 0.8))
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    return fig

@@ -158,14 +158,15 @@ def plot_concrete_ternary(logits, taus, *, samples=500, seed=0, resolution=48, s
         ax = fig.subplots()
         lp = logp[temperature]
         top = np.percentile(lp, 97)  # the corners diverge for small tau: scale on the bulk
-        mesh = ax.tripcolor(tri, lp, shading="gouraud", cmap="viridis", vmin=top - span, vmax=top)
+        mesh = ax.tripcolor(tri, lp - top, shading="gouraud", cmap="viridis", vmin=-span, vmax=0)
+        fig.colorbar(mesh, ax=ax, shrink=0.7, label="log-density minus its\n97th percentile (nats)")
         dots = ax.scatter(*pts[temperature].T, s=5, color="white", edgecolors="k", linewidths=0.3)
         corners = to_ternary(np.eye(3))
         ax.plot(*np.vstack([corners, corners[:1]]).T, color="k", lw=1)
         for k, (x, yy) in enumerate(corners):
             ax.annotate(f"class {k + 1}\nπ = {pi[k]:.2f}", (x, yy), ha="center",
                         va="top" if yy < 0.5 else "bottom", xytext=(0, -4 if yy < 0.5 else 4),
-                        textcoords="offset points", fontsize=8)
+                        textcoords="offset points", fontsize="small")
         text = ax.text(-0.14, 0.98, "", fontsize=9, va="top")
         ax.set(xlim=(-0.16, 1.16), ylim=(-0.16, 1.0), aspect="equal")
         ax.set_axis_off()
@@ -174,9 +175,7 @@ def plot_concrete_ternary(logits, taus, *, samples=500, seed=0, resolution=48, s
         def update(temperature):
             tau = temperature
             lp = logp[tau]
-            mesh.set_array(lp)
-            top = np.percentile(lp, 97)
-            mesh.set_clim(top - span, top)
+            mesh.set_array(lp - np.percentile(lp, 97))
             dots.set_offsets(pts[tau])
             text.set_text(f"τ = {tau:g}\n{near[tau]:.0%} of samples\nwithin 0.05 of a corner")
             return [mesh, dots, text]
@@ -258,15 +257,20 @@ def plot_thresholds(logits, informative, temperatures, **rule_kwargs):
         ax.scatter(ranks[good], logits[order][good], s=18, color="k", marker="D", label="informative")
         lines = {r: ax.axhline(0.0, color=RULE_COLORS[r], lw=1.5, label=r) for r in rules}
         ax.set(xscale="log", xlabel="rank of the token", ylabel="logit (kept: at or above a line)")
-        ax.legend(fontsize=7, loc="upper right", ncol=2)
         for r, c in curve.items():
             ax2.semilogx(temperatures, c, color=RULE_COLORS[r], label=r)
+        # One legend, in the empty upper left of the right panel: the left panel's lines move
+        # with the temperature and would pass under any legend placed there.
+        tokens = ax.get_legend_handles_labels()[0][:2]
+        rule_lines = ax2.get_legend_handles_labels()[0]
+        ax2.legend(tokens + rule_lines, ["noise tokens", "informative", *curve],
+                   loc="upper left", fontsize="small")
         marks = {r: ax2.plot([], [], "o", color=RULE_COLORS[r], ms=5)[0] for r in curve}
         ax2.set(xlabel="temperature T", ylabel="P(draw a noise token)", ylim=(-0.03, 1.03))
         ticks = [t for t in (0.5, 1, 2, 4, 8) if temperatures[0] <= t <= temperatures[-1]]
         ax2.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax2.minorticks_off()
-        title = ax.text(0.02, 0.03, "", transform=ax.transAxes, fontsize=7)
+        title = ax.text(0.02, 0.03, "", transform=ax.transAxes, fontsize="small")
         fig.tight_layout()
 
         def update(temperature):
@@ -397,3 +401,79 @@ def fit_retrieval_sharpness(n_items=16, penalty=2e-4, *, trials=2000, betas=None
     gap = s.max(axis=-1, keepdims=True) - s
     scores = [np.mean(-np.log(np.exp(-b * gap).sum(axis=-1))) - penalty * b * b for b in betas]
     return betas[int(np.argmax(scores))]
+
+
+# --------------------------------------------------------------------------------------------------
+# Static figures of the chapters
+# --------------------------------------------------------------------------------------------------
+
+def plot_estimator_tradeoff(taus, estimates, *, figsize=(9, 3.3)):
+    """Bias and variance of the gradient estimators against the temperature (log axes).
+
+    Parameters
+    ----------
+    taus : sequence of float
+        The temperatures of ``estimates``, as given to :func:`gradient_estimators`.
+    estimates : dict
+        The result of :func:`gradient_estimators`.
+    figsize : tuple of float, optional
+        The figure size in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left the bias, right the variance; the temperature decreases from left to right.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (ax_b, ax_v) = plt.subplots(1, 2, figsize=figsize)
+    for name, color in (("gumbel_softmax", "C0"), ("straight_through", "C1")):
+        label = name.replace("_", " ")
+        ax_b.loglog(taus, estimates[name]["bias"], "o-", color=color, label=label)
+        ax_v.loglog(taus, estimates[name]["variance"], "o-", color=color, label=label)
+    score = estimates["score_function"]
+    ax_b.axhline(score["bias"], color="C2", ls="--", label="score function")
+    ax_v.axhline(score["variance"], color="C2", ls="--", label="score function")
+    ax_b.set(xlabel="temperature τ", ylabel="bias ‖E ĝ − ∇J‖")
+    ax_v.set(xlabel="temperature τ", ylabel="variance (trace of covariance)")
+    for ax in (ax_b, ax_v):
+        ax.invert_xaxis()
+    ax_b.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_dispersion(sizes, plain, adaptive, approximation, *, figsize=(9, 3.2)):
+    """Attention on the top item and retrieval accuracy against the number of items.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        The numbers of items.
+    plain, adaptive : ndarray, shape (len(sizes), 2)
+        Rows ``(attention on the top item, accuracy)`` of :func:`max_retrieval`, without and with
+        adaptive temperature.
+    approximation : ndarray
+        ``beta / (beta + n - 1)`` at each size.
+    figsize : tuple of float, optional
+        The figure size in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (ax_a, ax_r) = plt.subplots(1, 2, figsize=figsize)
+    ax_a.loglog(sizes, plain[:, 0], "o-", label="softmax")
+    ax_a.loglog(sizes, adaptive[:, 0], "s-", label="adaptive temperature")
+    ax_a.loglog(sizes, approximation, "k:", label="β / (β + n − 1)")
+    ax_r.semilogx(sizes, plain[:, 1], "o-", label="softmax")
+    ax_r.semilogx(sizes, adaptive[:, 1], "s-", label="adaptive temperature")
+    ax_r.axhline(0.1, color="gray", ls="--", lw=1, label="chance (10 classes)")
+    ax_a.set(xlabel="number of items n", ylabel="attention on the top item")
+    ax_r.set(xlabel="number of items n", ylabel="retrieval accuracy")
+    ax_a.legend()
+    ax_r.legend()
+    fig.tight_layout()
+    return fig

@@ -27,7 +27,8 @@ from . import sampling as sm
 from .ops import softmax
 
 __all__ = ["ToyReasoner", "soft_token", "dirichlet_resample", "gumbel_soft_token", "total_variation",
-           "js_divergence", "plot_reader", "softgrpo_gradients", "gumbel_flow_path", "gumbel_flow_velocity"]
+           "js_divergence", "plot_reader", "plot_last_step_laws", "plot_flow_paths", "softgrpo_gradients",
+           "gumbel_flow_path", "gumbel_flow_velocity"]
 
 
 def total_variation(p, q) -> float:
@@ -197,14 +198,14 @@ def plot_reader(model, q, sharpnesses):
         ax1.bar(idx, q, color="0.8", label="soft token weights q")
         bars_a = ax1.bar(idx, np.zeros(V), width=0.45, color="C0", label="reader attention")
         ax1.set(xlabel="token", ylabel="weight", ylim=(0, 1.05))
-        ax1.legend(fontsize=7, loc="upper right")
+        ax1.legend(fontsize="small", loc="upper right")
         w = 0.28
         bars = [ax2.bar(idx + o, np.zeros(V), width=w, color=c, label=lab)
                 for o, c, lab in ((-w, "C3", "after the soft token"), (0, "C1", "top-1 thread"),
                                   (w, "C2", "mixture of threads"))]
         ax2.set(xlabel="next token", ylabel="probability", ylim=(0, 1.05))
-        ax2.legend(fontsize=7, loc="upper right")
-        text = ax2.text(0.02, 0.97, "", transform=ax2.transAxes, fontsize=8, va="top")
+        ax2.legend(fontsize="small", loc="upper right")
+        text = ax2.text(0.02, 0.97, "", transform=ax2.transAxes, fontsize="small", va="top")
         fig.tight_layout()
 
         def update(sharpness):
@@ -277,3 +278,69 @@ def gumbel_flow_velocity(x, dlog_tau_dt):
     x = np.asarray(x, dtype=np.float64)
     log_x = np.log(x)
     return -dlog_tau_dt * x * (log_x - np.sum(x * log_x, axis=-1, keepdims=True))
+
+
+def plot_last_step_laws(results, *, figsize=(9, 3.2)):
+    """Bars of the last step's next-token distribution under each decoder, one panel per sharpness.
+
+    Parameters
+    ----------
+    results : dict
+        ``{sharpness: (laws, noise_floor)}``, where ``laws`` maps ``"discrete"``, ``"greedy"``,
+        ``"soft"``, ``"gumbel"`` and ``"dirichlet"`` to a distribution over the vocabulary.
+    figsize : tuple of float, optional
+        The figure size in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    styles = (("discrete", "k"), ("greedy", "C1"), ("soft", "C3"), ("gumbel", "C0"),
+              ("dirichlet", "C2"))
+    fig, axes = plt.subplots(1, len(results), figsize=figsize, sharey=True, squeeze=False)
+    for ax, (b, (laws, _)) in zip(axes[0], results.items()):
+        vocab = len(laws["discrete"])
+        for k, (name, color) in enumerate(styles):
+            ax.bar(np.arange(vocab) + (k - 2) * 0.17, laws[name], width=0.17, color=color,
+                   label=name)
+        ax.set(xlabel="last next token", title=f"reader sharpness b = {b:g}")
+    axes[0, 0].set_ylabel("probability")
+    axes[0, -1].legend(loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_flow_paths(paths, *, title=None, figsize=(4.6, 4.0)):
+    """Paths on the simplex of three classes (ternary coordinates), each from a grey start dot.
+
+    Parameters
+    ----------
+    paths : sequence of ndarray, shape (steps, 3)
+        Points of the simplex along each path.
+    title : str, optional
+        The figure's title.
+    figsize : tuple of float, optional
+        The figure size in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from .sampling_plots import to_ternary
+
+    fig, ax = plt.subplots(figsize=figsize)
+    corners = to_ternary(np.eye(3))
+    ax.plot(*np.vstack([corners, corners[:1]]).T, color="k", lw=1)
+    for path in paths:
+        xy = to_ternary(np.asarray(path))
+        ax.plot(*xy.T, lw=1)
+        ax.plot(*xy[0], "o", color="0.5", ms=3)
+    for k, (x, y) in enumerate(corners):
+        ax.annotate(f"class {k + 1}", (x, y), ha="center", va="top" if y < 0.5 else "bottom")
+    ax.set(aspect="equal", title=title)
+    ax.set_axis_off()
+    return fig

@@ -93,3 +93,17 @@ def test_figures_redraw_in_place(make, controls, second):
         for v in values:
             assert fx.render(fig, **{name: v})[:4] == b"\x89PNG"
     assert len(fx._updaters) == 1  # drawn once, then moved in place
+
+
+def test_support_size_figure():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    z = np.array([1.5, 1.2, 0.4, -0.3, -2.0])
+    scales = np.geomspace(0.05, 20, 50)
+    sizes = {"sparsemax": np.count_nonzero(softlib.sparsemax(scales[:, None] * z), axis=1)}
+    fig = plots.plot_support_sizes(z, scales, sizes)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "logit scale c" and len(ax.get_lines()) == 1 + 3
+    plt.close(fig)
