@@ -386,9 +386,6 @@ def targets(rows, all_threads):
     return found
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
 
 # --- Libraries side by side: speed and accuracy (issue 14) ------------------------------------------
 LIBRARY_SHAPES = {"1024x32000": (1024, 32000), "4096x1024": (4096, 1024), "4096x128": (4096, 128),
@@ -591,3 +588,7 @@ def plot_speed_accuracy(result: dict, ax=None):
     ax.set_ylabel("max error (ULP, log scale)")
     ax.legend(fontsize=8, ncol=2)
     return ax
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
