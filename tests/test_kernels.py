@@ -267,3 +267,39 @@ def test_run_kernel_rejects_bad_input():
         core_testing.run_kernel("f32_softmax_magic__avx2", np.ones(3, np.float32), np.ones(3, np.float32))
     with pytest.raises(ValueError, match="float32"):
         core_testing.run_kernel("f32_softmax_two_pass__portable", np.ones(3), np.ones(3))
+
+
+def test_the_shipping_module_holds_no_test_only_kernels():
+    for name in ("exp", "exp_f32_ulp_scan", "softmax_plain", "row_max", "run_kernel"):
+        assert not hasattr(core, name), name
+        assert hasattr(core_testing, name), name
+
+
+def test_auto_is_one_rule():
+    # softlib.ops.auto_algorithm asks the core's rule, which the kernels' algorithm=-1 also runs.
+    rng = np.random.default_rng(3)
+    for n in (1, 100, 65536, 65537, 70000):
+        for dtype in DTYPES:
+            x = rng.normal(size=(1, n)).astype(dtype)
+            for op in ("softmax", "log_softmax"):
+                chosen = softlib.ops.auto_algorithm(n, 1, dtype, op=op)
+                y_auto, y_named = np.empty_like(x), np.empty_like(x)
+                getattr(core, op)(x, y_auto, -1, 1)
+                getattr(core, op)(x, y_named, ALGORITHMS.index(chosen), 1)
+                assert np.array_equal(y_auto, y_named), (n, dtype, op, chosen)
+
+
+def test_preallocated_out_takes_the_fast_path_safely():
+    # out= of x's shape and dtype: written in place, in x itself, or through a copy when it overlaps x.
+    x = np.random.default_rng(4).normal(size=(5, 40)).astype(np.float32)
+    exact = exact_softmax(x)
+    out = np.empty_like(x)
+    assert softlib.softmax(x, out=out, threads=2) is out
+    assert ulp_error(out, exact, np.float32).max() <= 3
+    z = x.copy()
+    softlib.softmax(z, out=z)
+    assert ulp_error(z, exact, np.float32).max() <= 3
+    buf = np.concatenate([x.ravel(), np.zeros(40, np.float32)])
+    xv, ov = buf[:200].reshape(5, 40), buf[40:].reshape(5, 40)  # shifted by one row: overlapping
+    softlib.softmax(xv, out=ov)
+    assert ulp_error(ov, exact, np.float32).max() <= 3
