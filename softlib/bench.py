@@ -567,6 +567,7 @@ def plot_speed_accuracy(result: dict, ax=None):
     'time (ns per element, one thread, log scale)'
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     if ax is None:
         ax = plt.subplots(figsize=(7, 4.2))[1]
@@ -574,16 +575,21 @@ def plot_speed_accuracy(result: dict, ax=None):
     shapes = list(dict.fromkeys(r["shape"] for r in result["rows"]))
     markers = "osD^v<>"
     for i, lib in enumerate(libraries):
-        for j, shape in enumerate(shapes):
-            pts = [r for r in result["rows"] if r["library"] == lib and r["shape"] == shape]
-            for r in pts:
-                ax.scatter(r["ns_per_element"], max(r["max_ulp"], 0.1), color=f"C{i}", marker=markers[j % 7],
-                           s=60, label=lib if j == 0 else None)
+        for r in (r for r in result["rows"] if r["library"] == lib):
+            ax.scatter(r["ns_per_element"], max(r["max_ulp"], 0.1), color=f"C{i}",
+                       marker=markers[shapes.index(r["shape"]) % 7], s=60)
+        ax.scatter([], [], color=f"C{i}", marker="o", label=lib)
     for j, shape in enumerate(shapes):
         ax.scatter([], [], color="grey", marker=markers[j % 7], label=shape)
     ax.axhline(3, color="grey", linestyle=":", linewidth=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # Plain numbers (3 and 10, not 3x10^0 and 10^1); minor ticks labelled at 2, 3 and 5 only.
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    some = FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}".lstrip("0.")[:1] in ("2", "3", "5") else "")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(some)
     ax.set_xlabel("time (ns per element, one thread, log scale)")
     ax.set_ylabel("max error (ULP, log scale)")
     ax.legend(fontsize=8, ncol=2)

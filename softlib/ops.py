@@ -170,8 +170,20 @@ def _give_back(y, back):
     return back(np.asarray(y))
 
 
-def _prepare(name: str, x, threads) -> tuple[np.ndarray, np.dtype, int]:
-    """The checks every function starts with: ``(x as an array, result dtype, threads)``."""
+def _prepare(name: str, x, threads, *axis_form):
+    """The checks every function starts with: ``(x as an array, result dtype, threads)``.
+
+    Called as ``_prepare(name, x, axis, threads)`` (softlib.sparse's form), it also turns x into an
+    array, rejects 0-d input and normalises the one ``axis``: ``(x, result dtype, axis, threads)``.
+    """
+    if axis_form:
+        axis, threads = threads, axis_form[0]
+        nthreads = _check_threads(threads)
+        x = np.asarray(x)
+        result = _compute_dtype(x, name)
+        if x.ndim == 0:
+            raise ValueError(f"{name} needs at least one dimension; got a 0-d array")
+        return x, result, _normalize_axis(axis, x.ndim), nthreads
     nthreads = _check_threads(threads)
     return x, _compute_dtype(x, name), nthreads
 
