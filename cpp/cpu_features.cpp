@@ -9,9 +9,11 @@ namespace softlib {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::portable: return "portable";
-    case Isa::avx2: return "avx2";
-    case Isa::avx512: return "avx512";
+#define SOFTLIB_ISA_NAME(name, lanes) \
+  case Isa::name:                      \
+    return #name;
+    SOFTLIB_ISAS(SOFTLIB_ISA_NAME)
+#undef SOFTLIB_ISA_NAME
   }
   return "unknown";
 }

@@ -4,10 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "kernel_list.h"
+
 namespace softlib {
 
 // The code paths softlib can run, from the baseline up.
-enum class Isa { portable = 0, avx2 = 1, avx512 = 2 };
+#define SOFTLIB_ISA_ENUM(name, lanes) name,
+enum class Isa { SOFTLIB_ISAS(SOFTLIB_ISA_ENUM) };
+#undef SOFTLIB_ISA_ENUM
 
 const char* isa_name(Isa isa);
 

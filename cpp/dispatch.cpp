@@ -5,16 +5,30 @@
 namespace softlib {
 namespace {
 
+// Each path's table, or nullptr when the path is not built into this module (x86 paths on arm64).
+const KernelTable* portable_table() { return &portable_kernels(); }
+#if defined(SOFTLIB_X86)
+const KernelTable* avx2_table() { return &avx2_kernels(); }
+const KernelTable* avx512_table() { return &avx512_kernels(); }
+#else
+const KernelTable* avx2_table() { return nullptr; }
+const KernelTable* avx512_table() { return nullptr; }
+#endif
+
+}  // namespace
+
 const KernelTable* table_for(Isa isa) {
   switch (isa) {
-    case Isa::portable: return &portable_kernels();
-#if defined(SOFTLIB_X86)
-    case Isa::avx2: return &avx2_kernels();
-    case Isa::avx512: return &avx512_kernels();
-#endif
-    default: return nullptr;  // not built into this module (the x86 paths on arm64)
+#define SOFTLIB_TABLE_CASE(name, lanes) \
+  case Isa::name:                       \
+    return name##_table();
+    SOFTLIB_ISAS(SOFTLIB_TABLE_CASE)
+#undef SOFTLIB_TABLE_CASE
   }
+  return nullptr;
 }
+
+namespace {
 
 // The best path that is both supported by the CPU and built into this module.
 const KernelTable* best_table() {
@@ -44,7 +58,11 @@ const KernelTable& kernels_for(const std::string& name) {
       return *t;
     }
   }
-  if (name == "portable" || name == "avx2" || name == "avx512") {
+  bool known = false;
+#define SOFTLIB_KNOWN(isa_, lanes) known = known || name == #isa_;
+  SOFTLIB_ISAS(SOFTLIB_KNOWN)
+#undef SOFTLIB_KNOWN
+  if (known) {
     throw std::invalid_argument("SOFTLIB_ISA / isa: this CPU cannot run the '" + name + "' code path (it supports: " +
                                 [] {
                                   std::string s;

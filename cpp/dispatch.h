@@ -10,6 +10,9 @@ namespace softlib {
 // The table of the active code path.
 const KernelTable& active_kernels();
 
+// The table of `isa` whether or not this CPU can run it; nullptr when it is not built into this module.
+const KernelTable* table_for(Isa isa);
+
 // Whether the code path `isa` is compiled into this module (x86 paths are not on arm64).
 bool built(Isa isa);
 

@@ -8,12 +8,14 @@
 #include <cstdint>
 
 #include "cpu_features.h"
+#include "kernel_list.h"
 
 namespace softlib {
 
-// The softmax algorithms of issue 3, in the order of the tables below.
-enum Algorithm : int { three_pass = 0, three_pass_recompute = 1, two_pass = 2, online = 3 };
-constexpr int n_algorithms = 4;
+// The softmax algorithms of issue 3, in the order of the tables below (kernel_list.h).
+#define SOFTLIB_ALGORITHM_ENUM(name) name,
+enum Algorithm : int { SOFTLIB_ALGORITHMS(SOFTLIB_ALGORITHM_ENUM) n_algorithms };
+#undef SOFTLIB_ALGORITHM_ENUM
 
 // The online normaliser of a row, or of a piece of one: max_i x_i and sum_i exp(x_i - max).
 struct OnlineSum {
@@ -58,9 +60,10 @@ struct KernelTable {
   Isa isa;
   Kernels<float> f32;
   Kernels<double> f64;
-  Kernels<float> f32_plain;  // without the accuracy devices: for softlib.bench's cost measurement only
 };
 
+// One per code path of kernel_list.h's SOFTLIB_ISAS, each defined in the translation unit compiled
+// for it (the x86 ones only on x86-64).
 const KernelTable& portable_kernels();
 #if defined(SOFTLIB_X86)
 const KernelTable& avx2_kernels();

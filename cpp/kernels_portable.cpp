@@ -1,6 +1,5 @@
 // The portable code path: the generic kernels over one float or double at a time (simd_portable.h),
 // compiled for the target's baseline (x86-64 or arm64); the compiler may vectorise what it can.
-#include "plain_variant.h"
 #include "row_kernels.h"
 #include "simd_portable.h"
 
@@ -11,7 +10,6 @@ const KernelTable& portable_kernels() {
       Isa::portable,
       rows::RowKernels<portable::F32>::table(),
       rows::RowKernels<portable::F64>::table(),
-      rows::RowKernels<Plain<portable::F32>>::table(),
   };
   return table;
 }

@@ -26,7 +26,7 @@ namespace {
 
 constexpr std::size_t U = 2;  // vectors per iteration of the main loops (independent accumulators)
 
-// Plain<S> (plain_variant.h, for measuring the accuracy devices' cost) sets S::plain.
+// Plain<S> (testing/plain_variant.h, built into softlib._core_testing only, for measuring the accuracy devices' cost) sets S::plain.
 template <class S, class = void>
 struct is_plain : std::false_type {};
 template <class S>

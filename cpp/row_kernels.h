@@ -18,6 +18,7 @@
 
 #include "kernels.h"
 #include "microkernels.h"
+#include "operators.h"
 #include "softmax_topk_kernels.h"
 #include "stablemax_kernels.h"
 
@@ -179,8 +180,11 @@ struct RowKernels {
   }
   // The normaliser pass for log_softmax's "auto" and for logsumexp: the three-pass max + sum while the
   // row stays in cache (one exp per element, no rescaling bookkeeping), the online pass beyond (one read).
+  // The choice is operators::auto_algorithm's, the one `auto` rule (operators.h).
   static LogZ log_z_auto(const T* x, std::size_t n) {
-    return n * sizeof(T) <= (std::size_t(1) << 18) ? log_z_three_pass(x, n) : log_z_online(x, n);
+    return operators::auto_algorithm(operators::Op::logsumexp, n, sizeof(T), Isa::portable) == three_pass
+               ? log_z_three_pass(x, n)
+               : log_z_online(x, n);
   }
   static T logsumexp(const T* x, std::size_t n) {
     const LogZ z = log_z_auto(x, n);

@@ -22,10 +22,20 @@ except ImportError as error:  # pragma: no cover - only without a build
         stacklevel=2,
     )
 
+# The test-only and bench-only kernels (exp alone, the exp ULP scan, the plain variants, one named
+# kernel alone): a separate module, built with the CMake option SOFTLIB_TESTING (on by default), so
+# the shipping module holds none of them. None when it is not built.
+try:
+    from . import _core_testing as core_testing
+except ImportError:  # pragma: no cover - a build with SOFTLIB_TESTING=OFF
+    core_testing = None
+
 if core is not None and os.environ.get("SOFTLIB_ISA"):
     # Raises ValueError ("this CPU cannot run the 'avx512' code path (it supports: ...)" or "unknown
     # code path"): the import fails rather than silently running another path.
     core.select_isa(os.environ["SOFTLIB_ISA"])
+    if core_testing is not None:
+        core_testing.select_isa(os.environ["SOFTLIB_ISA"])
 
 
 def isa() -> str:

@@ -11,7 +11,15 @@ Measures, in one run on the machine at hand, float32:
 - the NumPy reference, ``scipy.special.softmax`` and ``torch.softmax`` (when PyTorch is importable);
 - ``softmax_topk`` against ``softmax`` + ``np.argpartition`` + a sort, when softlib has it;
 - the Python-side overhead per call (argument checks, dtype logic, allocation): the public function
-  minus the bare kernel call on a preallocated output, at 1x8 (overhead alone) and 64x32.
+  minus the bare kernel call on a preallocated output, at 1x8 (overhead alone) and 64x32;
+- softlib against torch and onnxruntime (optional extras, when installed) and SciPy at 1024x32000,
+  4096x1024, 4096x128 and 64x32: one thread, every library writing into a preallocated output, the
+  samples interleaved, medians, each library's max ULP next to its speed, and softlib's ratio to the
+  12-byte roofline from a copy timed in the same run (:func:`compare_libraries`);
+- two threads against one on out-of-cache inputs, rows across threads and one row split
+  (:func:`thread_speedups`);
+- the blockwise attention benchmark (``softlib.attention.bench``) and sparsemax / entmax15 against
+  softmax (``softlib.sparse._bench_rows``), unless ``--quick``.
 
 Every figure is the median of repeated runs. It prints a table, then issue 3's targets as ratios
 measured in this run, and writes everything to JSON (``build/bench.json`` unless ``--json``).
@@ -36,6 +44,7 @@ import numpy as np
 
 import softlib
 from softlib import _core as core
+from softlib._dispatch import core_testing
 
 SHAPES = {"4096x128": (4096, 128), "4096x1024": (4096, 1024), "1024x32000": (1024, 32000),
           "1x2^26": (1, 1 << 26)}
@@ -101,10 +110,13 @@ def paired_targets(all_threads: int) -> list[dict]:
         x = rng.normal(scale=3.0, size=SHAPES[name]).astype(np.float32)
         y = np.empty_like(x)
         ours = lambda: softlib.softmax(x, out=y, threads=1)  # noqa: E731
-        if torch is not None:
-            tx = torch.from_numpy(x)
-            check(f"{name}: torch.softmax / softlib.softmax", paired_ratio(lambda: torch.softmax(tx, -1), ours),
-                4.0 if name == "1024x32000" else 2.5)
+        if torch is not None:  # both writing into preallocated outputs (issue 14: the fair comparison)
+            theirs = _torch_softmax(x, np.empty_like(x))
+            if theirs is not None:
+                check(f"{name}: torch.softmax(out=) / softlib.softmax", paired_ratio(theirs, ours), 1.0)
+        theirs = _onnxruntime_softmax(x, np.empty_like(x))
+        if theirs is not None:
+            check(f"{name}: onnxruntime Softmax (io binding) / softlib.softmax", paired_ratio(theirs, ours), 1.0)
         if sps is not None and name == "1024x32000":
             check(f"{name}: scipy.special.softmax / softlib.softmax",
                   paired_ratio(lambda: sps.softmax(x, axis=-1), ours, repeats=7), 5.0)
@@ -112,10 +124,10 @@ def paired_targets(all_threads: int) -> list[dict]:
             fn = getattr(softlib, what)
             kw = {"out": y} if what == "log_softmax" else {}
             check(f"{name}: {what} / softmax", paired_ratio(lambda: fn(x, threads=1, **kw), ours), 1.2, higher=False)
-        if name == "1024x32000":
+        if name == "1024x32000" and core_testing is not None:
             for algorithm in ("three_pass", "three_pass_recompute", "two_pass", "online"):
                 r = paired_ratio(lambda: softlib.softmax(x, out=y, threads=1, algorithm=algorithm),
-                                 lambda: core.softmax_plain(x, y, core.algorithms().index(algorithm), 1, ""))
+                                 lambda: core_testing.softmax_plain(x, y, core.algorithms().index(algorithm), 1, ""))
                 found.append({"target": f"{name} {algorithm}: accurate / plain", "measured": r, "goal": None,
                               "met": None, "paired": True})
                 print(f"  info {name} {algorithm}: accurate / plain (price of the accuracy devices) = {r:.2f}")
@@ -160,7 +172,17 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None, help="where to write the results (default build/bench.json)")
     parser.add_argument("--no-third-party", action="store_true", help="skip NumPy reference, SciPy, PyTorch")
     parser.add_argument("--paired-only", action="store_true", help="only the paired-ratio targets (quick)")
+    parser.add_argument("--libraries-only", action="store_true",
+                        help="only softlib against torch, onnxruntime and SciPy, and the thread speed-ups")
+    parser.add_argument("--quick", action="store_true",
+                        help="skip the attention and sparse sections")
     args = parser.parse_args(argv)
+    if args.libraries_only:
+        results = {"libraries": compare_libraries(), "threads": thread_speedups()}
+        out = pathlib.Path(args.json) if args.json else pathlib.Path("build") / "bench_libraries.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=1))
+        return 0
     if args.paired_only:
         python_overhead()
         found = paired_targets(core.cpu_count())
@@ -213,8 +235,8 @@ def main(argv=None) -> int:
                 for threads in sorted({1, all_threads}):
                     t = median_time(lambda: core.softmax(x, y, a, threads, path))
                     record(name, "softmax", path, algorithm, threads, t, n, BYTES_PER_ELEMENT[algorithm])
-            for a, algorithm in enumerate(core.algorithms()):
-                t = median_time(lambda: core.softmax_plain(x, y, a, 1, path))
+            for a, algorithm in enumerate(core.algorithms() if core_testing is not None else []):
+                t = median_time(lambda: core_testing.softmax_plain(x, y, a, 1, path))
                 record(name, "plain", path, algorithm, 1, t, n, BYTES_PER_ELEMENT[algorithm])
         for threads in sorted({1, all_threads}):
             t = median_time(lambda: softlib.softmax(x, out=y, threads=threads))
@@ -255,6 +277,16 @@ def main(argv=None) -> int:
         x = y = None  # free the arrays before the next shape
 
     results["python_overhead_us"] = python_overhead()
+    results["libraries"] = compare_libraries()
+    results["thread_speedups"] = thread_speedups()
+    if not args.quick:
+        print("blockwise attention (softlib.attention.bench):")
+        from softlib.attention import bench as attention_bench
+        results["attention"] = attention_bench.main([])
+        print("sparsemax and entmax15 against softmax at 4096x1024 (softlib.sparse):")
+        from softlib import sparse
+        results["sparse"] = sparse._bench_rows()
+        print("  " + ", ".join(f"{k} {v:.3g}" for k, v in results["sparse"].items() if k != "shape"))
     results["targets"] = targets(results["rows"], all_threads) + paired_targets(all_threads)
     out = pathlib.Path(args.json) if args.json else pathlib.Path("build") / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -355,6 +387,224 @@ def targets(rows, all_threads):
         if fused and unfused:
             check(f"1024x32000 k={k}: unfused time / softmax_topk time", unfused / fused, 3.0)
     return found
+
+
+
+# --- Libraries side by side: speed and accuracy (issue 14) ------------------------------------------
+LIBRARY_SHAPES = {"1024x32000": (1024, 32000), "4096x1024": (4096, 1024), "4096x128": (4096, 128),
+                  "64x32": (64, 32)}
+
+
+def _onnxruntime_softmax(x: np.ndarray, y: np.ndarray, threads: int = 1):
+    """A callable running onnxruntime's Softmax (MLAS) on x into the preallocated y, or None when
+    onnxruntime or onnx is not installed."""
+    try:
+        import onnx
+        import onnxruntime as ort
+        from onnx import TensorProto, helper
+    except ImportError:
+        return None
+    shape = list(x.shape)
+    graph = helper.make_graph([helper.make_node("Softmax", ["x"], ["y"], axis=-1)], "softmax",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = min(model.ir_version, 8)
+    onnx.checker.check_model(model)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    binding = session.io_binding()
+    binding.bind_cpu_input("x", x)
+    binding.bind_output("y", "cpu", 0, np.float32, shape, y.ctypes.data)
+    return lambda: session.run_with_iobinding(binding)
+
+
+def _torch_softmax(x: np.ndarray, y: np.ndarray):
+    """A callable running ``torch.softmax(x, -1, out=y)`` (y preallocated, shared with NumPy), or None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    try:
+        torch.softmax(tx, -1, out=ty)
+    except TypeError:  # an old torch without softmax's out= overload
+        return None
+    return lambda: torch.softmax(tx, -1, out=ty)
+
+
+def library_softmaxes(x: np.ndarray, y: dict) -> dict:
+    """The float32 softmax of every installed library along the last axis of x, one thread, each
+    writing into its own preallocated output ``y[name]`` (created here): name -> callable."""
+    import scipy.special as sps
+
+    fns = {}
+    for name in ("softlib", "torch", "onnxruntime", "scipy"):
+        y[name] = np.empty_like(x)
+    fns["softlib"] = lambda: softlib.softmax(x, out=y["softlib"], threads=1)
+    for name, make in (("torch", _torch_softmax), ("onnxruntime", _onnxruntime_softmax)):
+        fn = make(x, y[name])
+        if fn is not None:
+            fns[name] = fn
+    fns["scipy"] = lambda: np.copyto(y["scipy"], sps.softmax(x, axis=-1))  # allocates, then copies
+    return fns
+
+
+def interleaved_medians(fns: dict, repeats: int, number: int) -> dict:
+    """Median seconds per call of each callable, the samples interleaved (one sample of each in turn,
+    ``number`` calls a sample), so a change of the machine's load hits every callable alike."""
+    for fn in fns.values():
+        fn()
+    samples = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[name].append((time.perf_counter() - t) / number)
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
+def compare_libraries(shapes=("1024x32000", "4096x1024", "4096x128", "64x32"), repeats: int = 7,
+                      accuracy_rows: int = 16, seed: int = 0, verbose: bool = True) -> dict:
+    """softlib against torch and onnxruntime (when installed) and SciPy: speed and accuracy.
+
+    float32, one thread, every library writing into a preallocated output, the samples interleaved
+    (:func:`interleaved_medians`), medians; the max ULP error of each library against the exact
+    softmax (:func:`softlib.testing.exact_softmax`) over the first ``accuracy_rows`` rows. At
+    1024x32000 a large copy of the same bytes is timed among the samples, so the 12-byte roofline
+    (Two-Pass: read twice, write once) comes from the same run.
+
+    Returns ``{"load_average", "rows": [{"shape", "library", "ns_per_element", "us_per_call",
+    "max_ulp"}], "copy_GBps", "roofline_ratio"}``.
+
+    Examples
+    --------
+    >>> r = compare_libraries(shapes=("64x32",), repeats=1, verbose=False)
+    >>> [row["library"] for row in r["rows"]][0]
+    'softlib'
+    >>> r["rows"][0]["max_ulp"] <= 3
+    True
+    """
+    from softlib.testing import exact_softmax, ulp_error
+
+    rng = np.random.default_rng(seed)
+    out = {"load_average": os.getloadavg(), "rows": [], "copy_GBps": None, "roofline_ratio": None}
+    for name in shapes:
+        shape = LIBRARY_SHAPES[name]
+        x = rng.normal(scale=3.0, size=shape).astype(np.float32)
+        y = {}
+        fns = library_softmaxes(x, y)
+        if name == "1024x32000":
+            src, dst = np.ones_like(x), np.empty_like(x)
+            fns["copy"] = lambda: np.copyto(dst, src)
+        per_call_guess = max(x.size * 1e-9, 2e-6)
+        number = max(1, int(2e-3 / per_call_guess))
+        med = interleaved_medians(fns, repeats, number)
+        exact = exact_softmax(x[:accuracy_rows])[0]
+        for lib, seconds in med.items():
+            if lib == "copy":
+                out["copy_GBps"] = 2 * x.nbytes / seconds / 1e9
+                continue
+            err = float(ulp_error(y[lib][:accuracy_rows], exact, np.float32).max())
+            out["rows"].append({"shape": name, "library": lib, "ns_per_element": seconds / x.size * 1e9,
+                                "us_per_call": seconds * 1e6, "max_ulp": err})
+        if name == "1024x32000" and out["copy_GBps"]:
+            ours = med["softlib"] / x.size * 1e9
+            out["roofline_ratio"] = ours / (12 / out["copy_GBps"])
+    if verbose:
+        print_library_table(out)
+    return out
+
+
+def print_library_table(result: dict) -> None:
+    """The table of :func:`compare_libraries`: per shape, each library's speed, its ratio to
+    softlib's time and its max ULP."""
+    print(f"libraries (float32, one thread, preallocated outputs, interleaved medians; "
+          f"load average {result['load_average'][0]:.1f})")
+    print(f"{'shape':>11} {'library':<12} {'ns/elem':>9} {'us/call':>10} {'time/softlib':>12} {'max ULP':>8}")
+    for r in result["rows"]:
+        ours = next(s for s in result["rows"] if s["shape"] == r["shape"] and s["library"] == "softlib")
+        print(f"{r['shape']:>11} {r['library']:<12} {r['ns_per_element']:9.3f} {r['us_per_call']:10.1f} "
+              f"{r['ns_per_element'] / ours['ns_per_element']:12.2f} {r['max_ulp']:8.1f}")
+    for shape in dict.fromkeys(r["shape"] for r in result["rows"]):
+        ours = next(r for r in result["rows"] if r["shape"] == shape and r["library"] == "softlib")
+        others = [r for r in result["rows"] if r["shape"] == shape and r["library"] in ("torch", "onnxruntime")]
+        if others:
+            best = min(others, key=lambda r: r["ns_per_element"])
+            ratio = best["ns_per_element"] / ours["ns_per_element"]
+            print(f"  {'met ' if ratio >= 1.0 else 'MISS'} {shape}: fastest of torch and onnxruntime "
+                  f"({best['library']}) time / softlib time = {ratio:.2f} (goal >= 1.0)")
+    if result["roofline_ratio"]:
+        print(f"  1024x32000: copy bandwidth {result['copy_GBps']:.1f} GB/s (same run); softlib at "
+              f"{result['roofline_ratio']:.2f}x the 12-byte roofline (goal <= 1.3)")
+    sys.stdout.flush()
+
+
+def thread_speedups(repeats: int = 7, seed: int = 0, verbose: bool = True) -> dict:
+    """Speed-up of two threads (all the process may use) over one on out-of-cache float32 inputs,
+    interleaved: 1024x32000 (rows across threads) and 1x2^24 (one 64 MiB row split across threads)."""
+    threads = core.cpu_count()
+    rng = np.random.default_rng(seed)
+    out = {"load_average": os.getloadavg(), "threads": threads, "speedup": {}}
+    if threads < 2:
+        return out
+    for name, shape in (("1024x32000", (1024, 32000)), ("1x2^24 (split row)", (1, 1 << 24))):
+        x = rng.normal(scale=3.0, size=shape).astype(np.float32)
+        y = np.empty_like(x)
+        med = interleaved_medians({1: lambda: softlib.softmax(x, out=y, threads=1),
+                                   threads: lambda: softlib.softmax(x, out=y, threads=threads)}, repeats, 1)
+        out["speedup"][name] = med[1] / med[threads]
+        if verbose:
+            print(f"  {name}: {threads} threads / 1 thread speed-up {out['speedup'][name]:.2f} (goal >= 1.8; "
+                  f"load average {os.getloadavg()[0]:.1f})")
+    return out
+
+
+def plot_speed_accuracy(result: dict, ax=None):
+    """The speed-accuracy picture of :func:`compare_libraries`: one point per library and shape,
+    nanoseconds per element (x, log scale) against max ULP error (y, log scale); lower left is better.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_speed_accuracy({"rows": [{"shape": "64x32", "library": "softlib",
+    ...                                     "ns_per_element": 1.0, "max_ulp": 1.5}]})
+    >>> ax.get_xlabel()
+    'time (ns per element, one thread, log scale)'
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    if ax is None:
+        ax = plt.subplots(figsize=(7, 4.2))[1]
+    libraries = list(dict.fromkeys(r["library"] for r in result["rows"]))
+    shapes = list(dict.fromkeys(r["shape"] for r in result["rows"]))
+    markers = "osD^v<>"
+    for i, lib in enumerate(libraries):
+        for r in (r for r in result["rows"] if r["library"] == lib):
+            ax.scatter(r["ns_per_element"], max(r["max_ulp"], 0.1), color=f"C{i}",
+                       marker=markers[shapes.index(r["shape"]) % 7], s=60)
+        ax.scatter([], [], color=f"C{i}", marker="o", label=lib)
+    for j, shape in enumerate(shapes):
+        ax.scatter([], [], color="grey", marker=markers[j % 7], label=shape)
+    ax.axhline(3, color="grey", linestyle=":", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    # Plain numbers (3 and 10, not 3x10^0 and 10^1); minor ticks labelled at 2, 3 and 5 only.
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    some = FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}".lstrip("0.")[:1] in ("2", "3", "5") else "")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(some)
+    ax.set_xlabel("time (ns per element, one thread, log scale)")
+    ax.set_ylabel("max error (ULP, log scale)")
+    ax.legend(fontsize=8, ncol=2)
+    return ax
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ from ._dispatch import core, isa
 #: Every accepted value of ``algorithm``.
 ALGORITHMS = ("auto", "three_pass", "three_pass_recompute", "two_pass", "online", "reference")
 _KERNEL_INDEX = {name: i for i, name in enumerate(core.algorithms())} if core is not None else {}
-_THREE_PASS, _TWO_PASS, _ONLINE = (_KERNEL_INDEX.get(a, -1) for a in ("three_pass", "two_pass", "online"))
 _LONGDOUBLE = np.dtype(np.longdouble)
 _HAS_LONGDOUBLE = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
@@ -171,8 +170,20 @@ def _give_back(y, back):
     return back(np.asarray(y))
 
 
-def _prepare(name: str, x, threads) -> tuple[np.ndarray, np.dtype, int]:
-    """The checks every function starts with: ``(x as an array, result dtype, threads)``."""
+def _prepare(name: str, x, threads, *axis_form):
+    """The checks every function starts with: ``(x as an array, result dtype, threads)``.
+
+    Called as ``_prepare(name, x, axis, threads)`` (softlib.sparse's form), it also turns x into an
+    array, rejects 0-d input and normalises the one ``axis``: ``(x, result dtype, axis, threads)``.
+    """
+    if axis_form:
+        axis, threads = threads, axis_form[0]
+        nthreads = _check_threads(threads)
+        x = np.asarray(x)
+        result = _compute_dtype(x, name)
+        if x.ndim == 0:
+            raise ValueError(f"{name} needs at least one dimension; got a 0-d array")
+        return x, result, _normalize_axis(axis, x.ndim), nthreads
     nthreads = _check_threads(threads)
     return x, _compute_dtype(x, name), nthreads
 
@@ -226,40 +237,49 @@ def _gather_axes(x: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, tupl
 def auto_algorithm(n: int, rows: int, dtype, path: str | None = None, op: str = "softmax") -> str:
     """The algorithm ``algorithm="auto"`` runs for ``rows`` rows of length ``n``.
 
-    The rule comes from ``python -m softlib.bench`` on the project's machine (AMD EPYC, AVX-512,
-    2 cores; figures in the docstring of :mod:`softlib.bench`): see the comments in the code.
+    The rule lives in one place, the compiled core (``softlib::operators::auto_algorithm`` in
+    ``cpp/operators.h``), which both this function and the kernels' own ``auto`` (the fast path, and
+    ``logsumexp``'s log-normaliser) call. What decides is whether one row, input and output, stays in
+    the L2 cache between passes (``2 n itemsize <= 512 KiB``, half of the 1 MiB L2 of the project's
+    machine), not the size of the whole array (so ``rows`` does not enter):
+
+    - a row that stays in cache is read from memory once whatever the algorithm, and then the
+      arithmetic decides: ``three_pass`` does one exp per element, ``two_pass`` and ``online`` two;
+    - out of cache the passes over memory decide: softmax takes ``two_pass`` (reads twice, writes
+      once: 12 bytes per element where ``three_pass`` moves 20), and ``log_softmax`` / ``logsumexp``
+      take ``online``, whose (m, d) pass reads the row once;
+    - the portable path is bound by its scalar arithmetic everywhere: softmax is ``three_pass`` there.
+
+    Measured with ``python -m softlib.bench`` (AVX-512 path, float32, one thread, the machine shared,
+    so ratios only): at 4096x128 three_pass 1.15, two_pass 1.42, online 2.02 ns/element; at
+    1x2^26 (a 256 MiB row) three_pass 4.00, two_pass 3.45, online 3.04.
+
+    Parameters
+    ----------
+    n, rows : int
+        Row length and number of rows.
+    dtype : dtype
+        float32 or float64.
+    path : str, optional
+        The code path (``"portable"``, ``"avx2"``, ``"avx512"``); default the active one.
+    op : {"softmax", "log_softmax", "logsumexp"}
+        The operation.
 
     Examples
     --------
     >>> auto_algorithm(32000, 1024, np.float32) in ALGORITHMS
     True
+    >>> auto_algorithm(1 << 26, 1, np.float32, "avx512")
+    'two_pass'
     """
-    path = path or isa()
-    if op != "softmax":
-        # log_softmax needs only the log-normaliser, then one subtracting pass. While the row stays in
-        # cache, max + sum (three_pass) is cheapest (paired ratio to softmax at 4096x128: 1.61 with
-        # online, whose rescaling bookkeeping costs per row); beyond, the online (m, d) pass reads the
-        # row once (1024x32000: 1.17). Both give exactly log(1) = 0 for a row's sole maximum, as
-        # scipy does (Two-Pass's e ln 2 + log s does not).
-        return "three_pass" if 2 * n * np.dtype(dtype).itemsize <= (1 << 19) else "online"
-    # What decides is whether one row (input and output) stays in the L2 cache (1 MiB per core here)
-    # between passes, not the size of the whole array: a row that stays is read from memory once
-    # whatever the algorithm, and then the arithmetic decides: three_pass does one exp per element,
-    # two_pass and online two. Measured with softlib.bench (AVX-512 path, float32, one thread, the
-    # machine heavily shared, so ratios only):
-    #   4096x128     three_pass 1.15  three_pass_recompute 1.84  two_pass 1.42  online 2.02 ns/element
-    #   1024x32000   three_pass 2.08  three_pass_recompute 3.60  two_pass 2.90  online 2.87
-    #   1x2^26       three_pass 4.00  two_pass 3.45  online 3.04   (the row is 256 MiB: out of cache)
-    # and on the AVX2 path 1024x32000: three_pass 3.22, two_pass 4.61. The portable path is bound by
-    # its scalar arithmetic everywhere (three_pass 29, two_pass 49 ns/element at 1024x32000).
-    if path == "portable":
-        return "three_pass"
-    row_bytes = 2 * n * np.dtype(dtype).itemsize
-    if row_bytes <= (1 << 19):  # half of L2: room for x and y rows while the next row streams in
-        return "three_pass"
-    # Out of cache the passes over memory decide: two_pass reads twice and writes once (12 B/element)
-    # where three_pass (reload) moves 20.
-    return "two_pass"
+    if op not in ("softmax", "log_softmax", "logsumexp"):
+        raise ValueError(f"op must be 'softmax', 'log_softmax' or 'logsumexp', not {op!r}")
+    itemsize = np.dtype(dtype).itemsize
+    if itemsize not in (4, 8):
+        itemsize = 8  # float16 and longdouble are computed in float64 / by the reference
+    if core is None:
+        return "three_pass"  # no kernels: the NumPy reference runs whatever the choice
+    return core.auto_algorithm(op, int(n), itemsize, path or "")
 
 
 def _fast_rows(x, axis) -> bool:
@@ -275,25 +295,23 @@ def _fast_rows(x, axis) -> bool:
     )
 
 
-def _auto_index(n: int, itemsize: int, op: str) -> int:
-    """The kernel index of auto_algorithm's choice, without its keyword handling (the fast path)."""
-    if 2 * n * itemsize <= (1 << 19):
-        return _THREE_PASS
-    if op != "softmax":
-        return _ONLINE
-    return _THREE_PASS if core.isa() == "portable" else _TWO_PASS
-
-
 def _elementwise(name: str, x, axis, algorithm: str, out, threads):
     """Shared body of softmax and log_softmax (and the StableMax pair): same shape in, same shape out."""
     # The fast path: a few attribute checks, one allocation and the kernel (about 1 us of Python).
-    if out is None and threads is None and algorithm == "auto" and core is not None and _fast_rows(x, axis):
+    # A preallocated `out` takes it too when it is a C-contiguous array of x's shape and dtype that is
+    # x itself or does not overlap it (the kernels work in place, row for row), as does an int threads.
+    if (algorithm == "auto" and core is not None and _fast_rows(x, axis)
+            and (threads is None or (type(threads) is int and threads >= 1))
+            and (out is None or (type(out) is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
+                                 and out.flags.c_contiguous and out.flags.writeable
+                                 and (out is x or not np.may_share_memory(out, x))))):
         n = x.shape[-1]
-        y = np.empty_like(x)
-        if name == "softmax" or name == "log_softmax":
-            getattr(core, name)(x.reshape(-1, n), y.reshape(-1, n), _auto_index(n, x.itemsize, name), 0)
+        y = np.empty_like(x) if out is None else out
+        nthreads = 0 if threads is None else threads
+        if name == "softmax" or name == "log_softmax":  # algorithm -1: the core's auto rule
+            getattr(core, name)(x.reshape(-1, n), y.reshape(-1, n), -1, nthreads)
         else:
-            getattr(core, name)(x.reshape(-1, n), y.reshape(-1, n), 0)
+            getattr(core, name)(x.reshape(-1, n), y.reshape(-1, n), nthreads)
         return y
     _check_algorithm(algorithm)
     x, back = _to_numpy(x)
@@ -337,9 +355,7 @@ def _elementwise(name: str, x, axis, algorithm: str, out, threads):
     if name in ("stablemax", "log_stablemax"):
         kernel = lambda x_, y_: getattr(core, name)(x_, y_, nthreads)  # noqa: E731
     else:
-        if algorithm == "auto":
-            algorithm = auto_algorithm(rows.shape[1], rows.shape[0], work, op=name)
-        index = _KERNEL_INDEX[algorithm]
+        index = -1 if algorithm == "auto" else _KERNEL_INDEX[algorithm]  # -1: the core's auto rule
         kernel = lambda x_, y_: getattr(core, name)(x_, y_, index, nthreads)  # noqa: E731
     # Write straight into `out` when it is a float32/float64 array whose moved axis is contiguous
     # and that does not overlap x (or is x itself, row for row: the kernels work in place).

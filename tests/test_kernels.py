@@ -10,6 +10,7 @@ import scipy.special
 
 import softlib
 from softlib import _core as core
+from softlib import _core_testing as core_testing
 from softlib import reference
 from softlib.testing import exact_softmax as _exact3
 from softlib.testing import ulp_error
@@ -55,15 +56,15 @@ def test_row_max_logsumexp_and_exp_sizes(path, dtype):
     rng = np.random.default_rng(8)
     for n in SIZES:
         x = rng.normal(scale=3.0, size=n).astype(dtype)
-        assert core.row_max(x, path) == x.max()
+        assert core_testing.row_max(x, path) == x.max()
         x[rng.integers(n)] = 1e4  # a max anywhere
-        assert core.row_max(x, path) == x.max()
+        assert core_testing.row_max(x, path) == x.max()
         lse = np.empty(1, dtype)
         core.logsumexp(x[None, :], lse, 1, path)
         exact = reference.logsumexp(x.astype(np.longdouble)[None, :])
         assert ulp_error(lse, exact, dtype, floor=1.0).max() <= 4
         z = -np.abs(x)[: min(n, 100)] / 10
-        np.testing.assert_allclose(core.exp(z, path), np.exp(z.astype(np.float64)), rtol=3e-7 if dtype == np.float32 else 1e-15)
+        np.testing.assert_allclose(core_testing.exp(z, path), np.exp(z.astype(np.float64)), rtol=3e-7 if dtype == np.float32 else 1e-15)
 
 
 NON_FINITE_ROWS = [
@@ -121,8 +122,8 @@ def test_no_access_past_the_buffer(path, dtype):
                 getattr(core, op)(x, y, ALGORITHMS.index(algorithm), 1, path)
         out = np.empty(1, dtype)
         core.logsumexp(x, out, 1, path)
-        assert core.row_max(x[0], path) == x.max()
-        np.testing.assert_allclose(core.exp(x[0], path), np.exp(x[0]), rtol=1e-6)
+        assert core_testing.row_max(x[0], path) == x.max()
+        np.testing.assert_allclose(core_testing.exp(x[0], path), np.exp(x[0]), rtol=1e-6)
         del x, y, xb, yb
 
 
@@ -157,10 +158,10 @@ def test_threads_none_and_public_threads():
 
 def test_unknown_or_unsupported_path_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown code path"):
-        core.row_max(np.ones(3, np.float32), "sse9")
+        core_testing.row_max(np.ones(3, np.float32), "sse9")
     if "avx512" not in PATHS:
         with pytest.raises(ValueError, match="cannot run"):
-            core.row_max(np.ones(3, np.float32), "avx512")
+            core_testing.row_max(np.ones(3, np.float32), "avx512")
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -182,3 +183,123 @@ def test_softlib_isa_unknown_is_a_clear_error():
     out = subprocess.run([sys.executable, "-c", "import softlib"], env=env, capture_output=True, text=True)
     assert out.returncode != 0
     assert "unknown code path 'avx1024'" in out.stderr
+
+
+# --- Every named kernel (cpp/kernel_list.h) alone, at its tile boundaries --------------------------
+# softlib._core.kernels() lists the kernels this CPU runs, generated from the one kernel list; each
+# runs alone through softlib._core_testing.run_kernel at sizes equal to, below, above and multiples of
+# its tiles (1, 2 and 4 vectors: the single-vector loop, the U = 2 main loop, rmax's 4 accumulators),
+# on rows that overflow if the max is not subtracted, with a guard after the output.
+NAMED = core.kernels()
+
+
+def tile_sizes(lanes):
+    sizes = {1, 2, 3}
+    for tile in (lanes, 2 * lanes, 4 * lanes):
+        sizes |= {tile - 1, tile, tile + 1, 2 * tile, 3 * tile, 3 * tile + 1}
+    return sorted(s for s in sizes if s >= 1)
+
+
+def named_reference(kernel, x):
+    """The exact value of the kernel's op on x (long double or better) and its ULP bound."""
+    op, dtype = kernel["op"], np.dtype(kernel["dtype"])
+    f32 = dtype == np.float32
+    if op == "softmax":
+        return _exact3(x[None, :])[0][0], (3 if f32 else 4)
+    if op == "log_softmax":
+        return _exact3(x[None, :])[1][0], (3 if f32 else 4)
+    if op == "logsumexp":
+        return reference.logsumexp(x.astype(np.longdouble)[None, :])[0], 4
+    if op == "stablemax":
+        return reference.stablemax(x.astype(np.longdouble)[None, :])[0], 4  # as test_accuracy_stablemax
+    if op == "log_stablemax":
+        return reference.log_stablemax(x.astype(np.longdouble)[None, :])[0], 4
+    raise AssertionError(op)
+
+
+def test_the_kernel_list_covers_every_path_and_algorithm():
+    names = {k["name"] for k in NAMED}
+    for path in PATHS:
+        for dt in ("f32", "f64"):
+            for algorithm in ALGORITHMS:
+                assert f"{dt}_softmax_{algorithm}__{path}" in names
+                assert f"{dt}_log_softmax_{algorithm}__{path}" in names
+            for op in ("logsumexp", "rmax", "vexp", "stablemax", "log_stablemax"):
+                assert f"{dt}_{op}__{path}" in names
+    assert {k["isa"] for k in NAMED} == set(PATHS)
+
+
+@pytest.mark.parametrize("kernel", NAMED, ids=[k["name"] for k in NAMED])
+def test_named_kernel_at_its_tile_boundaries(kernel):
+    dtype = np.dtype(kernel["dtype"])
+    rng = np.random.default_rng(abs(hash(kernel["name"])) % (1 << 32))
+    guard = 5
+    for n in tile_sizes(kernel["lanes"]):
+        if kernel["op"] == "exp":
+            x = (-np.abs(rng.normal(scale=20.0, size=n))).astype(dtype)
+        elif kernel["op"] == "row_max":
+            x = rng.uniform(90, 100, size=n).astype(dtype)
+            x[rng.integers(n)] = 1e4  # a max anywhere
+        else:
+            x = rng.uniform(90, 100, size=n).astype(dtype)  # exp(x) overflows float32: max is needed
+        if kernel["kind"] == "reduce":
+            got = core_testing.run_kernel(kernel["name"], x)
+            if kernel["op"] == "row_max":
+                assert got == x.max(), n
+            else:
+                exact, bound = named_reference(kernel, x)
+                assert ulp_error(np.array([got], dtype), np.array([exact]), dtype, floor=1.0).max() <= bound, n
+            continue
+        buf = np.full(n + guard, -7.0, dtype)
+        core_testing.run_kernel(kernel["name"], x, buf[:n])
+        assert (buf[n:] == -7.0).all(), f"{kernel['name']} wrote past the end at n = {n}"
+        y = buf[:n]
+        if kernel["op"] == "exp":
+            np.testing.assert_allclose(y, np.exp(x.astype(np.float64)), rtol=3e-7 if dtype == np.float32 else 1e-15)
+            continue
+        exact, bound = named_reference(kernel, x)
+        floor = 1.0 if kernel["op"] == "log_stablemax" else 0.0  # as test_accuracy_stablemax
+        assert ulp_error(y, exact, dtype, floor=floor).max() <= bound, (kernel["name"], n)
+
+
+def test_run_kernel_rejects_bad_input():
+    with pytest.raises(ValueError, match="unknown kernel"):
+        core_testing.run_kernel("f32_softmax_magic__avx2", np.ones(3, np.float32), np.ones(3, np.float32))
+    with pytest.raises(ValueError, match="float32"):
+        core_testing.run_kernel("f32_softmax_two_pass__portable", np.ones(3), np.ones(3))
+
+
+def test_the_shipping_module_holds_no_test_only_kernels():
+    for name in ("exp", "exp_f32_ulp_scan", "softmax_plain", "row_max", "run_kernel"):
+        assert not hasattr(core, name), name
+        assert hasattr(core_testing, name), name
+
+
+def test_auto_is_one_rule():
+    # softlib.ops.auto_algorithm asks the core's rule, which the kernels' algorithm=-1 also runs.
+    rng = np.random.default_rng(3)
+    for n in (1, 100, 65536, 65537, 70000):
+        for dtype in DTYPES:
+            x = rng.normal(size=(1, n)).astype(dtype)
+            for op in ("softmax", "log_softmax"):
+                chosen = softlib.ops.auto_algorithm(n, 1, dtype, op=op)
+                y_auto, y_named = np.empty_like(x), np.empty_like(x)
+                getattr(core, op)(x, y_auto, -1, 1)
+                getattr(core, op)(x, y_named, ALGORITHMS.index(chosen), 1)
+                assert np.array_equal(y_auto, y_named), (n, dtype, op, chosen)
+
+
+def test_preallocated_out_takes_the_fast_path_safely():
+    # out= of x's shape and dtype: written in place, in x itself, or through a copy when it overlaps x.
+    x = np.random.default_rng(4).normal(size=(5, 40)).astype(np.float32)
+    exact = exact_softmax(x)
+    out = np.empty_like(x)
+    assert softlib.softmax(x, out=out, threads=2) is out
+    assert ulp_error(out, exact, np.float32).max() <= 3
+    z = x.copy()
+    softlib.softmax(z, out=z)
+    assert ulp_error(z, exact, np.float32).max() <= 3
+    buf = np.concatenate([x.ravel(), np.zeros(40, np.float32)])
+    xv, ov = buf[:200].reshape(5, 40), buf[40:].reshape(5, 40)  # shifted by one row: overlapping
+    softlib.softmax(xv, out=ov)
+    assert ulp_error(ov, exact, np.float32).max() <= 3

@@ -1,6 +1,5 @@
 // The AVX2+FMA code path: the generic kernels over 8 floats / 4 doubles (simd_avx2.h). This file alone
 // is compiled with -mavx2 -mfma (CMakeLists.txt); it runs only when dispatch.cpp found AVX2 and FMA.
-#include "plain_variant.h"
 #include "row_kernels.h"
 #include "x86/simd_avx2.h"
 
@@ -11,7 +10,6 @@ const KernelTable& avx2_kernels() {
       Isa::avx2,
       rows::RowKernels<avx2::F32>::table(),
       rows::RowKernels<avx2::F64>::table(),
-      rows::RowKernels<Plain<avx2::F32>>::table(),
   };
   return table;
 }
