@@ -10,8 +10,7 @@ namespace softlib {
 const char* isa_name(Isa isa) {
   switch (isa) {
 #define SOFTLIB_ISA_NAME(name, lanes) \
-  case Isa::name:                      \
-    return #name;
+  case Isa::name: return #name;
     SOFTLIB_ISAS(SOFTLIB_ISA_NAME)
 #undef SOFTLIB_ISA_NAME
   }

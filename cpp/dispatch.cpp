@@ -20,8 +20,7 @@ const KernelTable* avx512_table() { return nullptr; }
 const KernelTable* table_for(Isa isa) {
   switch (isa) {
 #define SOFTLIB_TABLE_CASE(name, lanes) \
-  case Isa::name:                       \
-    return name##_table();
+  case Isa::name: return name##_table();
     SOFTLIB_ISAS(SOFTLIB_TABLE_CASE)
 #undef SOFTLIB_TABLE_CASE
   }

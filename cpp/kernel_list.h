@@ -16,6 +16,7 @@
 // X(name, lanes_f32): every code path, baseline first, with its float lanes (double has half).
 #define SOFTLIB_ISAS(X) X(portable, 1) X(avx2, 8) X(avx512, 16)
 
+// clang-format off: the table keeps one kernel a line, with its names aligned by hand
 #define SOFTLIB_KERNELS(X) \
   /* f32 on the portable path */ \
   X(f32_softmax_three_pass__portable, portable, f32, row, softmax[three_pass]) \
@@ -102,3 +103,4 @@
   X(f64_stablemax__avx512, avx512, f64, row, stablemax) \
   X(f64_log_stablemax__avx512, avx512, f64, row, log_stablemax) \
   /* end */
+// clang-format on

@@ -19,8 +19,7 @@ void split_member(const std::string& member, NamedKernel& k) {
 std::size_t lanes_of(Isa isa) {
   switch (isa) {
 #define SOFTLIB_LANES(name, lanes) \
-  case Isa::name:                  \
-    return lanes;
+  case Isa::name: return lanes;
     SOFTLIB_ISAS(SOFTLIB_LANES)
 #undef SOFTLIB_LANES
   }
@@ -37,17 +36,17 @@ void set_kernel(NamedKernel& k, F f) {
 
 std::vector<NamedKernel> build() {
   std::vector<NamedKernel> all;
-#define SOFTLIB_REGISTER(name_, isa_, dtype, kind, member)                              \
-  if (const KernelTable* t = table_for(Isa::isa_)) {                                     \
-    NamedKernel k{};                                                                     \
-    k.name = #name_;                                                                     \
-    k.isa = Isa::isa_;                                                                   \
-    k.itemsize = std::string(#dtype) == "f32" ? 4 : 8;                                   \
-    k.reduce = std::string(#kind) == "reduce";                                           \
-    split_member(#member, k);                                                            \
+#define SOFTLIB_REGISTER(name_, isa_, dtype, kind, member)                                               \
+  if (const KernelTable* t = table_for(Isa::isa_)) {                                                     \
+    NamedKernel k{};                                                                                     \
+    k.name = #name_;                                                                                     \
+    k.isa = Isa::isa_;                                                                                   \
+    k.itemsize = std::string(#dtype) == "f32" ? 4 : 8;                                                   \
+    k.reduce = std::string(#kind) == "reduce";                                                           \
+    split_member(#member, k);                                                                            \
     k.lanes = k.itemsize == 4 ? lanes_of(Isa::isa_) : std::max<std::size_t>(1, lanes_of(Isa::isa_) / 2); \
-    set_kernel(k, t->dtype.member);                                                      \
-    all.push_back(k);                                                                    \
+    set_kernel(k, t->dtype.member);                                                                      \
+    all.push_back(k);                                                                                    \
   }
   SOFTLIB_KERNELS(SOFTLIB_REGISTER)
 #undef SOFTLIB_REGISTER

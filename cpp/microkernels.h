@@ -333,9 +333,9 @@ template <typename T>
 struct ExtExpLimits;
 template <>
 struct ExtExpLimits<float> {
-  static constexpr float clamp = -0x1p11f;     // n * ln2_hi stays exact without FMA (|n| < 2^12)
-  static constexpr double usable = 2800.0;     // |max n| above this: fall back
-  static constexpr float headroom = 64.0f;     // terms up to 2^64 before e is raised
+  static constexpr float clamp = -0x1p11f;  // n * ln2_hi stays exact without FMA (|n| < 2^12)
+  static constexpr double usable = 2800.0;  // |max n| above this: fall back
+  static constexpr float headroom = 64.0f;  // terms up to 2^64 before e is raised
 };
 template <>
 struct ExtExpLimits<double> {
@@ -345,8 +345,8 @@ struct ExtExpLimits<double> {
 };
 
 struct ExtExpSum {
-  double s;     // sum of exp(x_i) = s * 2^e, with s >= 1/sqrt(2) when the row is finite
-  double e;     // the largest n_i
+  double s;  // sum of exp(x_i) = s * 2^e, with s >= 1/sqrt(2) when the row is finite
+  double e;  // the largest n_i
   bool usable;  // finite, nonzero, and e in the range where the reduction is exact
 };
 

@@ -102,8 +102,8 @@ void topk_row(const Kernels<T>& k, const T* x, std::size_t n, std::size_t kk, T*
       const std::size_t kt = std::min(kk, e - b);
       T* v = vals.data() + static_cast<std::size_t>(t) * kk;
       std::int64_t* ix = cand.data() + static_cast<std::size_t>(t) * kk;
-      sums[static_cast<std::size_t>(t)] = e > b ? k.online_topk(x + b, e - b, kt, v, ix, static_cast<std::int64_t>(b))
-                                                : OnlineSum{0, 0, false, 0, 0};
+      sums[static_cast<std::size_t>(t)] =
+          e > b ? k.online_topk(x + b, e - b, kt, v, ix, static_cast<std::int64_t>(b)) : OnlineSum{0, 0, false, 0, 0};
     });
   }
   const std::size_t used = fused ? pieces : 1;
@@ -209,7 +209,7 @@ void softmax_topk(const Kernels<T>& k, const Rows<const T>& x, std::size_t kk, c
 
 #define SOFTLIB_INSTANTIATE(T)                                                                              \
   template void elementwise<T>(Op, const Kernels<T>&, Isa, const Rows<const T>&, const Rows<T>&, int, int); \
-  template void logsumexp<T>(const Kernels<T>&, const Rows<const T>&, T*, std::ptrdiff_t, int);            \
+  template void logsumexp<T>(const Kernels<T>&, const Rows<const T>&, T*, std::ptrdiff_t, int);             \
   template void softmax_topk<T>(const Kernels<T>&, const Rows<const T>&, std::size_t, const Rows<T>&,       \
                                 const Rows<std::int64_t>&, int);
 SOFTLIB_INSTANTIATE(float)

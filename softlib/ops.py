@@ -32,7 +32,7 @@ import sys
 import numpy as np
 
 from . import reference
-from ._dispatch import core, isa
+from ._dispatch import core
 
 #: Every accepted value of ``algorithm``.
 ALGORITHMS = ("auto", "three_pass", "three_pass_recompute", "two_pass", "online", "reference")
