@@ -52,8 +52,10 @@ class Tab:
         self.tab.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         self.tab.on("console", on_console)
         self.tab.on("response", on_response)
-        self.tab.goto(f"{server}/{page.name}.html", wait_until="load")
-        self.tab.wait_for_load_state("networkidle")
+        # Generous limits: a page of about 1 MB with its MathJax loads in a second or two, but the
+        # tests share two cores with the other test worker (30 s was seen to run out under load).
+        self.tab.goto(f"{server}/{page.name}.html", wait_until="load", timeout=120_000)
+        self.tab.wait_for_load_state("networkidle", timeout=120_000)
 
     def close(self):
         self.context.close()
