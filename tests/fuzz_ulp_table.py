@@ -21,6 +21,8 @@ import sys
 
 import numpy as np
 
+from softlib.testing import to_mpf
+
 FUNCS = ("softmax", "log_softmax", "logsumexp")
 ALGS = ("three_pass", "three_pass_recompute", "two_pass", "online", "reference")
 
@@ -54,17 +56,6 @@ def exact_ld(x):
     t = e.sum() - e[i] if e.size < 2 else np.concatenate([e[:i], e[i + 1:]]).sum()  # all but the max
     log_d = np.log1p(t)
     return e / (1 + t), z - log_d, m + log_d
-
-
-def to_mpf(v):
-    """The exact value of a float32, float64 or long double as an mpmath number."""
-    import mpmath
-
-    v = np.longdouble(v)
-    if not np.isfinite(v):
-        return mpmath.mpf(float(v))
-    mant, ex = np.frexp(v)
-    return mpmath.mpf(int(np.ldexp(mant, 64))) * mpmath.mpf(2) ** (int(ex) - 64)
 
 
 def exact_mp(x, dps=50):
