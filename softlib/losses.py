@@ -453,6 +453,20 @@ def _allowed(allowed, n: int) -> np.ndarray:
     return allowed
 
 
+def _masked_logits(logits, labels, allowed, mask_value, axis, reduction):
+    """The checks of the masked loss and its gradient: ``(masked logits, labels, keep)``."""
+    _check_reduction(reduction)
+    z = _last_axis("logits", logits, axis)
+    labels = _labels(labels, z.shape[:-1], z.shape[-1])
+    keep = _allowed(allowed, z.shape[-1])
+    if not keep[labels].all():
+        raise ValueError("every label must be an allowed class")
+    m = float(mask_value)
+    if np.isnan(m) or m == np.inf:
+        raise ValueError(f"mask_value must be a number or -inf, got {m}")
+    return np.where(keep, z, z.dtype.type(m)), labels, keep
+
+
 def masked_cross_entropy(logits, labels, allowed, mask_value: float = -np.inf, axis: int = -1, *,
                          reduction: str = "none"):
     r"""Cross-entropy after replacing the logits of the classes outside ``allowed`` by ``mask_value``.
@@ -469,16 +483,8 @@ def masked_cross_entropy(logits, labels, allowed, mask_value: float = -np.inf, a
     >>> masked_cross_entropy(z, [1], np.array([False, True, True]))      # class 0 dropped: log 2
     array([0.69314718])
     """
-    _check_reduction(reduction)
-    z = _last_axis("logits", logits, axis)
-    labels = _labels(labels, z.shape[:-1], z.shape[-1])
-    keep = _allowed(allowed, z.shape[-1])
-    if not keep[labels].all():
-        raise ValueError("every label must be an allowed class")
-    m = float(mask_value)
-    if np.isnan(m) or m == np.inf:
-        raise ValueError(f"mask_value must be a number or -inf, got {m}")
-    return cross_entropy(np.where(keep, z, z.dtype.type(m)), labels, reduction=reduction)
+    masked, labels, _ = _masked_logits(logits, labels, allowed, mask_value, axis, reduction)
+    return cross_entropy(masked, labels, reduction=reduction)
 
 
 def masked_cross_entropy_grad(logits, labels, allowed, mask_value: float = -np.inf, axis: int = -1, *,
@@ -494,18 +500,9 @@ def masked_cross_entropy_grad(logits, labels, allowed, mask_value: float = -np.i
     >>> masked_cross_entropy_grad([[5.0, 0.0, 0.0]], [1], np.array([False, True, True]))
     array([[ 0. , -0.5,  0.5]])
     """
-    _check_reduction(reduction)
-    z = _last_axis("logits", logits, axis)
-    labels = _labels(labels, z.shape[:-1], z.shape[-1])
-    keep = _allowed(allowed, z.shape[-1])
-    if not keep[labels].all():
-        raise ValueError("every label must be an allowed class")
-    m = float(mask_value)
-    if np.isnan(m) or m == np.inf:
-        raise ValueError(f"mask_value must be a number or -inf, got {m}")
-    masked = np.where(keep, z, z.dtype.type(m))
-    grad = softmax(masked, axis=-1) - _one_hot(labels, z.shape[-1], z.dtype)
-    return _grad_scale(np.where(keep, grad, 0).astype(z.dtype, copy=False), reduction, axis)
+    masked, labels, keep = _masked_logits(logits, labels, allowed, mask_value, axis, reduction)
+    grad = softmax(masked, axis=-1) - _one_hot(labels, masked.shape[-1], masked.dtype)
+    return _grad_scale(np.where(keep, grad, 0).astype(masked.dtype, copy=False), reduction, axis)
 
 
 # ----------------------------------------------------------------------------------------------------
