@@ -64,10 +64,10 @@ test: book
 	SOFTLIB_REQUIRE_BOOK=1 $(PY) -m pytest tests softlib --doctest-modules \
 	  -p no:cacheprovider -n $(JOBS) --dist load
 
-# The unit tests and doctests without the slow ones (marked `slow` in tests/conftest.py), in about
-# a minute: what to run while editing softlib.
+# The unit tests and doctests without the slow ones (marked `slow` in tests/conftest.py) and without
+# the browser tests of the built book (make test runs both): about 40 s, what to run while editing.
 unit: setup
-	$(PY) -m pytest tests softlib --doctest-modules -m "not slow" -p no:cacheprovider -n $(JOBS)
+	$(PY) -m pytest tests softlib --doctest-modules -m "not slow" --ignore=tests/browser -p no:cacheprovider -n $(JOBS)
 
 # JupyterLab on the chapters, with jupyterlab-myst rendering their MyST markup. Notebooks are saved
 # with outputs, so first git learns to strip them on commit (tools/nbnormalize.py, .gitattributes).
