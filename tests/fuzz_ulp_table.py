@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from softlib.testing import to_mpf
+from softlib.testing import _mp_to_longdouble, to_mpf
 
 FUNCS = ("softmax", "log_softmax", "logsumexp")
 ALGS = ("three_pass", "three_pass_recompute", "two_pass", "online", "reference")
@@ -71,18 +71,8 @@ def exact_mp(x, dps=50):
         log_d = mpmath.log1p(t)
         lse = m + log_d
 
-        def conv(v):  # to long double via two doubles of v scaled to [1, 2): 106 bits
-            if v == 0 or not mpmath.isfinite(v):
-                return np.longdouble(float(v))
-            e = int(mpmath.floor(mpmath.log(abs(v), 2)))
-            if abs(e) > 20000:  # beyond every binary format: 0 or inf
-                return np.longdouble(0.0 if e < 0 else float(mpmath.sign(v)) * np.inf)
-            scaled = v * mpmath.mpf(2) ** -e
-            hi = float(scaled)
-            return np.ldexp(np.longdouble(hi) + np.longdouble(float(scaled - hi)), e)
-
-        return (np.array([conv(v / d) for v in es], np.longdouble),
-                np.array([conv((v - m) - log_d) for v in xs], np.longdouble), conv(lse))
+        return (np.array([_mp_to_longdouble(v / d) for v in es], np.longdouble),
+                np.array([_mp_to_longdouble((v - m) - log_d) for v in xs], np.longdouble), _mp_to_longdouble(lse))
 
 
 def gen_row(rng, dtype):
