@@ -418,7 +418,13 @@ def _onnxruntime_softmax(x: np.ndarray, y: np.ndarray, threads: int = 1):
     binding = session.io_binding()
     binding.bind_cpu_input("x", x)
     binding.bind_output("y", "cpu", 0, np.float32, shape, y.ctypes.data)
-    return lambda: session.run_with_iobinding(binding)
+
+    def run():
+        # The binding holds raw pointers only: the closure keeps x and y alive while it runs.
+        session.run_with_iobinding(binding)
+        return x, y
+
+    return run
 
 
 def _torch_softmax(x: np.ndarray, y: np.ndarray):
