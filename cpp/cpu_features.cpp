@@ -27,9 +27,7 @@ std::uint64_t read_xcr0() {
   return (static_cast<std::uint64_t>(edx) << 32) | eax;
 }
 
-}  // namespace
-
-std::vector<Isa> supported_isas() {
+std::vector<Isa> detect_isas() {
   std::vector<Isa> isas{Isa::portable};
   unsigned eax, ebx, ecx, edx;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return isas;
@@ -48,8 +46,19 @@ std::vector<Isa> supported_isas() {
   if (zmm_saved && avx512f && avx2 && fma) isas.push_back(Isa::avx512);
   return isas;
 }
+
+}  // namespace
 #else
-std::vector<Isa> supported_isas() { return {Isa::portable}; }
+namespace {
+std::vector<Isa> detect_isas() { return {Isa::portable}; }
+}  // namespace
 #endif
+
+// Read once: CPUID traps to the hypervisor in a virtual machine (about 5 us each here), and a call
+// naming its code path (isa=...) asks for this list.
+const std::vector<Isa>& supported_isas() {
+  static const std::vector<Isa> isas = detect_isas();
+  return isas;
+}
 
 }  // namespace softlib

@@ -16,6 +16,6 @@ enum class Isa { SOFTLIB_ISAS(SOFTLIB_ISA_ENUM) };
 const char* isa_name(Isa isa);
 
 // The paths this CPU (and its OS, which must save the wider registers) can run, baseline first.
-std::vector<Isa> supported_isas();
+const std::vector<Isa>& supported_isas();
 
 }  // namespace softlib

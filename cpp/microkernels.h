@@ -11,6 +11,7 @@
 //   (double data), so its error does not grow with the row length.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -336,6 +337,10 @@ struct ExtExpLimits<float> {
   static constexpr float clamp = -0x1p11f;  // n * ln2_hi stays exact without FMA (|n| < 2^12)
   static constexpr double usable = 2800.0;  // |max n| above this: fall back
   static constexpr float headroom = 64.0f;  // terms up to 2^64 before e is raised
+  // raddstoreextexp: rows with |max| <= direct (|n| < 2^12 even with the clamp), and entries at most
+  // `narrow` below the max for its narrow variant (n - e >= -124: 2^(n - e) is normal).
+  static constexpr float direct = 1024.0f;
+  static constexpr float narrow = 85.0f;
 };
 template <>
 struct ExtExpLimits<double> {
@@ -477,6 +482,165 @@ OnlineSum raddonline(const typename S::T* x, std::size_t n) {
   const double d_top = d * exp_diff<T>(m, top);
   const bool usable = std::isfinite(top) && std::isfinite(d_top) && d_top > 0.0 && std::isfinite(d);
   return {top, d_top, usable, double(m), d};
+}
+
+// --------------------------------------------------------------------------------------- rminmax
+// (min_i x_i, max_i x_i): the three-pass kernel's first pass, whose min tells the second pass whether
+// the row needs the wide-range exponential. NaN may or may not show (the sums detect it).
+template <class S>
+struct MinMax {
+  typename S::T min, max;
+};
+template <class S>
+MinMax<S> rminmax(const typename S::T* x, std::size_t n) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr std::size_t W = S::W;
+  const T inf = std::numeric_limits<T>::infinity();
+  V lo0 = S::set(inf), lo1 = lo0, hi0 = S::set(-inf), hi1 = hi0;
+  std::size_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const V a = S::load(x + i), b = S::load(x + i + W);
+    hi0 = S::max(hi0, a);
+    lo0 = S::min(lo0, a);
+    hi1 = S::max(hi1, b);
+    lo1 = S::min(lo1, b);
+  }
+  for (; i + W <= n; i += W) {
+    const V a = S::load(x + i);
+    hi0 = S::max(hi0, a);
+    lo0 = S::min(lo0, a);
+  }
+  if (i < n) {
+    hi1 = S::max(hi1, S::load_tail(x + i, n - i, -inf));
+    lo1 = S::min(lo1, S::load_tail(x + i, n - i, inf));
+  }
+  return {-hmax<S>(S::sub(S::set(T(0)), S::min(lo0, lo1))), hmax<S>(S::max(hi0, hi1))};
+}
+
+// A float sum whose every addition is exact up to a carried error: each lane starts at `seed`, at
+// least every term, so a + t is a Fast2Sum (|a| >= |t|) and its rounding error t - ((a + t) - a) is
+// kept in c. Four vector additions a term, against seven for widening to double on AVX-512; the
+// error of c itself stays below 2^-26 of the sum for up to 2^10 terms a lane (callers flush sooner).
+template <class S>
+struct SeededSum {
+  using V = typename S::V;
+  V a, c;
+  explicit SeededSum(typename S::T seed) : a(S::set(seed)), c(S::set(0)) {}
+  void add(V t) {
+    const V s = S::add(a, t);
+    c = S::add(c, S::sub(t, S::sub(s, a)));
+    a = s;
+  }
+  // The sum over the lanes of two accumulators of (a - seed) + c, in double: a - seed is exact in T,
+  // and the lanes are widened and added by the vector unit (a scalar loop here cost as much as the
+  // exponentials of a 128-element row).
+  static double total2(const SeededSum& x, const SeededSum& y, typename S::T seed) {
+    typename S::Acc t[U] = {S::acc_zero(), S::acc_zero()};
+    S::acc_add(t[0], S::sub(x.a, S::set(seed)));
+    S::acc_add(t[0], x.c);
+    S::acc_add(t[1], S::sub(y.a, S::set(seed)));
+    S::acc_add(t[1], y.c);
+    return acc_total<S>(t);
+  }
+};
+
+// ------------------------------------------------------------------------------- raddstoreextexp
+// y_i = exp(x_i) 2^-e, stored; returns sum_i y_i in double. The three-pass kernel's second pass for
+// float data, with the Two-Pass algorithm's pairs exp(x_i) = p_i 2^n_i (Dukhan & Ablavatski)
+// normalised by one power of two: the exponential is reduced from x_i itself, so x_i - max is never
+// formed (no TwoSum), and with e the n of the max every term is below 2: nothing is rescaled. Rows
+// with entries more than ExtExpLimits::narrow below the max (-inf included) take the `wide` variant:
+// x clamped, the general ldexp. Only for |max| <= ExtExpLimits::direct (row_kernels.h checks).
+template <class S>
+typename S::V extexp_n(typename S::V x) {  // round(x log2 e) with one rounding (magic-number trick)
+  using C = ExpConstants<typename S::T>;
+  return S::sub(S::fma(x, S::set(C::log2e), S::set(C::round_magic)), S::set(C::round_magic));
+}
+template <class S, bool wide>
+double raddstoreextexp(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T e) {
+  using T = typename S::T;
+  using V = typename S::V;
+  using E = Exp<S>;
+  using L = ExtExpLimits<T>;
+  using C = ExpConstants<T>;
+  constexpr std::size_t W = S::W;
+  constexpr std::size_t K = 2 * U;  // vectors in flight, their steps interleaved
+  constexpr std::size_t block = 256 * K * W;  // 256 terms a lane between flushes to double
+  const V ve = S::set(e), clamp = S::set(L::clamp), one = S::set(T(1));
+  // K exponentials step by step across the vectors: each step's K operations are independent, so the
+  // ~50-cycle chain of one exponential (reduction, polynomial, scaling) overlaps K - 1 others.
+  auto terms = [&](V(&v)[K], std::size_t k) {
+    V nv[K], r[K], q[K];
+    for (std::size_t u = 0; u < k; ++u) {
+      if constexpr (wide) v[u] = S::max(clamp, v[u]);  // NaN kept (max returns its 2nd operand)
+      nv[u] = extexp_n<S>(v[u]);
+    }
+    for (std::size_t u = 0; u < k; ++u) r[u] = S::fma(nv[u], S::set(-C::ln2_hi), v[u]);
+    for (std::size_t u = 0; u < k; ++u) r[u] = S::fma(nv[u], S::set(-C::ln2_lo), r[u]);
+    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(S::set(C::c6), r[u], S::set(C::c5));
+    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c4));
+    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c3));
+    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c2));
+    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], one);
+    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], one);
+    for (std::size_t u = 0; u < k; ++u) {
+      if constexpr (wide) {
+        v[u] = S::ldexp(q[u], S::sub(nv[u], ve));
+      } else {
+        v[u] = S::ldexp_normal(q[u], S::sub(nv[u], ve));
+      }
+    }
+  };
+  double total = 0.0;
+  for (std::size_t b = 0; b < n; b += block) {
+    const std::size_t end = std::min(n, b + block);
+    SeededSum<S> acc[2] = {SeededSum<S>(T(2)), SeededSum<S>(T(2))};
+    std::size_t i = b;
+    for (; i + K * W <= end; i += K * W) {
+      V v[K];
+      for (std::size_t u = 0; u < K; ++u) v[u] = S::load(x + i + u * W);
+      terms(v, K);
+      for (std::size_t u = 0; u < K; ++u) S::store(y + i + u * W, v[u]);
+      for (std::size_t u = 0; u < K; ++u) acc[u % 2].add(v[u]);
+    }
+    // The rest: whole vectors, then a masked tail (its lanes past the row read as x[b], then zeroed).
+    const std::size_t whole = (end - i) / W, tail = (end - i) % W;
+    if (whole + (tail ? 1 : 0) > 0) {
+      V v[K];
+      for (std::size_t u = 0; u < whole; ++u) v[u] = S::load(x + i + u * W);
+      if (tail) v[whole] = S::load_tail(x + i + whole * W, tail, x[b]);
+      terms(v, whole + (tail ? 1 : 0));
+      for (std::size_t u = 0; u < whole; ++u) {
+        S::store(y + i + u * W, v[u]);
+        acc[u % 2].add(v[u]);
+      }
+      if (tail) {
+        v[whole] = S::tail_zero(v[whole], tail);
+        S::store_tail(y + i + whole * W, tail, v[whole]);
+        acc[whole % 2].add(v[whole]);
+      }
+    }
+    total += SeededSum<S>::total2(acc[0], acc[1], T(2));
+  }
+  return total;
+}
+
+// --------------------------------------------------------------------------------------- vscale2
+// y_i = y_i c_hi + y_i c_lo: y times c = c_hi + c_lo (1/s to about 48 bits) rounded once, so that no
+// probability exceeds 1 and a row's lone entry gives exactly 1.
+template <class S>
+void vscale2(typename S::T* y, std::size_t n, typename S::T c_hi, typename S::T c_lo) {
+  using V = typename S::V;
+  constexpr std::size_t W = S::W;
+  const V vh = S::set(c_hi), vl = S::set(c_lo);
+  auto f = [&](V v) { return S::fma(v, vh, S::mul(v, vl)); };
+  std::size_t i = 0;
+  for (; i + U * W <= n; i += U * W) {
+    for (std::size_t u = 0; u < U; ++u) S::store(y + i + u * W, f(S::load(y + i + u * W)));
+  }
+  for (; i + W <= n; i += W) S::store(y + i, f(S::load(y + i)));
+  if (i < n) S::store_tail(y + i, n - i, f(S::load_tail(y + i, n - i, 0)));
 }
 
 // ------------------------------------------------------------------------------------ vsubtract2

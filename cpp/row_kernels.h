@@ -60,8 +60,32 @@ struct RowKernels {
 
   // --- softmax
   static void softmax_three_pass(const T* x, T* y, std::size_t n) {
-    const T m = mk::rmax<S>(x, n);
-    if (!std::isfinite(m)) return fill_nan(y, n);
+    if constexpr (sizeof(T) == 4 && !mk::is_plain<S>::value) {
+      const mk::MinMax<S> r = mk::rminmax<S>(x, n);
+      if (!std::isfinite(r.max)) return fill_nan(y, n);
+      if (std::fabs(r.max) <= mk::ExtExpLimits<T>::direct) return softmax_three_pass_extexp(x, y, n, r);
+      return softmax_three_pass_classic(x, y, n, r.max);
+    } else {
+      const T m = mk::rmax<S>(x, n);
+      if (!std::isfinite(m)) return fill_nan(y, n);
+      softmax_three_pass_classic(x, y, n, m);
+    }
+  }
+  // float32 rows (|max| <= 1024): exp(x) 2^-e stored while summed (microkernels.h, raddstoreextexp),
+  // then one multiplication by 1/s carried to 48 bits.
+  static void softmax_three_pass_extexp(const T* x, T* y, std::size_t n, mk::MinMax<S> r) {
+    T ev[S::W];
+    S::to_array(mk::extexp_n<S>(S::set(r.max)), ev);  // the max's own n, by the kernel's arithmetic
+    const bool narrow = r.min >= r.max - mk::ExtExpLimits<T>::narrow;  // false for a NaN min
+    const double s =
+        narrow ? mk::raddstoreextexp<S, false>(x, y, n, ev[0]) : mk::raddstoreextexp<S, true>(x, y, n, ev[0]);
+    if (!std::isfinite(s)) return fill_nan(y, n);
+    const double c = 1.0 / s;
+    const T c_hi = T(c);
+    mk::vscale2<S>(y, n, c_hi, T(c - double(c_hi)));
+  }
+  // exp(x - m) with x - m carried exactly (TwoSum): float64 rows, and float32 rows beyond +-1024.
+  static void softmax_three_pass_classic(const T* x, T* y, std::size_t n, T m) {
     const double s = mk::raddstoreexpminusmax<S>(x, y, n, m);
     if (!std::isfinite(s)) return fill_nan(y, n);
     if constexpr (sizeof(T) == 4) {

@@ -51,6 +51,7 @@ struct Scalar {
   static V div(V a, V b) { return a / b; }
   static V select_negative(V x, V a, V b) { return x < T(0) ? a : b; }
   static V max(V a, V b) { return a > b ? a : b; }  // NaN in either -> b, as the x86 instruction
+  static V min(V a, V b) { return a < b ? a : b; }  // NaN in either -> b, as the x86 instruction
   // Nearest integer for |v| < 2^(p-1); larger |v| only occur in rows the kernels send to a fallback.
   static V round(V v) {
     return (v + C::round_magic) - C::round_magic;  // not folded: no -ffast-math

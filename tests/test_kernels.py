@@ -303,3 +303,43 @@ def test_preallocated_out_takes_the_fast_path_safely():
     xv, ov = buf[:200].reshape(5, 40), buf[40:].reshape(5, 40)  # shifted by one row: overlapping
     softlib.softmax(xv, out=ov)
     assert ulp_error(ov, exact, np.float32).max() <= 3
+
+
+# --- The float32 three-pass kernel's variants (row_kernels.h, softmax_three_pass) ----------------
+# exp(x) 2^-e from x itself for |max| <= 1024, narrow (entries within 85 of the max) or wide (clamped,
+# -inf included); the TwoSum kernel beyond. Tiles: 4 vectors interleaved; the float sums are flushed
+# to double every 1024 vectors, so sizes straddle both on each path.
+def three_pass_sizes(lanes):
+    vectors = {1, 3, 4, 5, 8, 9, 1023, 1024, 1025, 2049}
+    return sorted({v * lanes + d for v in vectors for d in (-1, 0, 1)} - {0})
+
+
+def three_pass_rows(rng, n):
+    narrow = rng.uniform(-40, 40, size=n)
+    wide = rng.normal(scale=60.0, size=n)
+    if n > 1:  # a row of -inf alone is NaN (as SciPy gives)
+        wide[rng.integers(n)] = -np.inf
+    return {
+        "narrow": narrow,
+        "wide": wide,
+        "max at 1024": np.minimum(rng.uniform(1000, 1030, size=n), 1024.0),
+        "beyond 1024 (TwoSum)": rng.uniform(1020, 1030, size=n) + 10,
+        "below -1024 (TwoSum)": rng.uniform(-3000, -2990, size=n),
+        "one entry dominates": np.where(np.arange(n) == n // 2, 0.0, -120.0),
+    }
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_float32_three_pass_variants_at_their_boundaries(path):
+    rng = np.random.default_rng(11)
+    lanes = LANES[path]
+    for n in three_pass_sizes(lanes):
+        for name, row in three_pass_rows(rng, n).items():
+            x = row.astype(np.float32)[None, :]
+            y = run("softmax", x, "three_pass", path)
+            exact = exact_softmax(x)
+            err = ulp_error(y, exact, np.float32).max()
+            assert err <= 3, (path, n, name, err)
+            assert y.max() <= 1.0, (path, n, name)  # no probability above 1
+    for x0 in (-1e3, 0.0, 5.0, 1024.0, 3e4):  # a lone entry is exactly 1
+        assert run("softmax", np.array([[x0]], np.float32), "three_pass", path)[0, 0] == 1.0

@@ -40,6 +40,7 @@ struct F32 {
     return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
   }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }  // NaN in either -> b
+  static V min(V a, V b) { return _mm256_min_ps(a, b); }  // NaN in either -> b
   static V round(V v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   // 2^n for integer n in [-126, 127], from the bits of n + 0x1.8p23 + 127 shifted into the exponent field.
   static V exp2i(V n) {
@@ -120,6 +121,7 @@ struct F64 {
     return _mm256_blendv_pd(b, a, _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ));
   }
   static V max(V a, V b) { return _mm256_max_pd(a, b); }
+  static V min(V a, V b) { return _mm256_min_pd(a, b); }
   static V round(V v) { return _mm256_round_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   // 2^n for integer n in [-1022, 1023], from the bits of n + 0x1.8p52 + 1023.
   static V exp2i(V n) {

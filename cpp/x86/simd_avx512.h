@@ -36,6 +36,7 @@ struct F32 {
     return _mm512_mask_mov_ps(b, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), a);
   }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }  // NaN in either -> b
+  static V min(V a, V b) { return _mm512_min_ps(a, b); }  // NaN in either -> b
   static V round(V v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   // v * 2^n for integer-valued n: scalef handles every n (underflow to 0, overflow to inf).
   static V ldexp_normal(V v, V n) { return _mm512_scalef_ps(v, n); }
@@ -99,6 +100,7 @@ struct F64 {
     return _mm512_mask_mov_pd(b, _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ), a);
   }
   static V max(V a, V b) { return _mm512_max_pd(a, b); }
+  static V min(V a, V b) { return _mm512_min_pd(a, b); }
   static V round(V v) { return _mm512_roundscale_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static V ldexp_normal(V v, V n) { return _mm512_scalef_pd(v, n); }
   static V ldexp(V v, V n) { return _mm512_scalef_pd(v, n); }
