@@ -96,7 +96,7 @@ def show_progress(progress: bool = True) -> bool:
 
 
 def source_hash() -> str:
-    """SHA-256 of the source files of ``softlib.moe``: cached results from other code are never reused."""
+    """SHA-256 of the source files of ``softlib.chapters.moe``: cached results from other code are never reused."""
     h = hashlib.sha256()
     for path in sorted(Path(__file__).parent.glob("*.py")):
         h.update(path.name.encode())
@@ -125,9 +125,9 @@ def default_cache_dir() -> Path:
     chosen = os.environ.get(CACHE_ENV, "").strip()
     if chosen:
         return Path(chosen).expanduser()
-    here = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[2]]
+    here = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[3]]  # softlib/chapters/moe/
     for root in here:
-        if (root / "_toc.yml").is_file() and (root / "softlib" / "moe").is_dir():
+        if (root / "_toc.yml").is_file() and (root / "softlib" / "chapters" / "moe").is_dir():
             return root / "_build" / "moe-cache"
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "softlib" / "moe"

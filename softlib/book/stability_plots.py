@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import stability as st
+from ..chapters import stability as st
 
 __all__ = [
     "COLORS",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import losses as L
-from .ops import softmax
+from .. import losses as L
+from ..ops import softmax
 
 __all__ = ["logit_scale_figure", "reliability_figure", "plot_continual", "plot_distillation_gradients",
            "plot_student_accuracy"]

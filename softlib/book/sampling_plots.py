@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from . import sampling as sm
-from .ops import softmax
+from .. import sampling as sm
+from ..ops import softmax
 
 SQRT3_2 = math.sqrt(3.0) / 2.0
 

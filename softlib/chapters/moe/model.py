@@ -81,7 +81,7 @@ def lse(z, axis: int = -1, keepdims: bool = True) -> np.ndarray:
     z = np.asarray(z, dtype=np.float64)
     axis = axis % z.ndim
     if z.shape[axis] == 0 or z.shape[axis] > _SHORT_AXIS:
-        from ..ops import logsumexp
+        from ...ops import logsumexp
 
         return logsumexp(z, axis=axis, keepdims=keepdims)
     parts = np.moveaxis(z, axis, 0)

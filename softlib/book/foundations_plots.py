@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops, sparse
-from .theory.foundations import entropy
+from .. import ops, sparse
+from ..chapters.theory.foundations import entropy
 
 __all__ = ["temperature_figure", "simplex_figure", "entmax", "logit_disc", "simplex_xy", "zero_fraction",
            "plot_support_sizes"]

@@ -281,7 +281,7 @@ def main(argv=None) -> int:
     results["thread_speedups"] = thread_speedups()
     if not args.quick:
         print("blockwise attention (softlib.attention.bench):")
-        from softlib.attention import bench as attention_bench
+        from softlib.book import attention_bench
         results["attention"] = attention_bench.main([])
         print("sparsemax and entmax15 against softmax at 4096x1024 (softlib.sparse):")
         from softlib import sparse

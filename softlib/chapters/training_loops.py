@@ -27,7 +27,7 @@ import functools
 
 import numpy as np
 
-from . import losses as L
+from .. import losses as L
 from .theory.mlp import mlp_init, mlp_logits
 
 __all__ = ["DigitsSplit", "load_digits_split", "forward_backward", "train", "accuracy", "top_k_accuracy",

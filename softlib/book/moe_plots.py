@@ -13,8 +13,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .gates import gate_probs, temperature_truth
-from .study import loglog_slope, plot_loglog
+from ..chapters.moe.gates import gate_probs, temperature_truth
+from ..chapters.moe.study import loglog_slope, plot_loglog
 
 __all__ = ["plot_gate_and_samples", "plot_parameter_rates", "plot_ridge_gate",
            "plot_ridge_likelihood", "plot_gate_rates", "label_sample_sizes"]

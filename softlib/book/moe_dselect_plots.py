@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gates import dselect_weights, smooth_step
+from ..chapters.moe.gates import dselect_weights, smooth_step
 
 __all__ = ["dselect_figure", "plot_continuity"]
 

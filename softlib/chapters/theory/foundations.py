@@ -221,7 +221,7 @@ def fenchel_young_loss(z, y: int, alpha: float) -> float:
     >>> round(fenchel_young_loss(np.array([0.0, 0.0]), 0, 1.0), 12)  # log 2
     0.69314718056
     """
-    from ..foundations_plots import entmax
+    from ...book.foundations_plots import entmax
 
     z = np.asarray(z, dtype=np.float64)
     p = entmax(z, alpha)
@@ -268,7 +268,7 @@ def top_k_softmax(z, k: int) -> np.ndarray:
     >>> top_k_softmax(np.log([1.0, 3.0, 2.0]), 2).round(3)
     array([0. , 0.6, 0.4])
     """
-    from ..ops import softmax
+    from ...ops import softmax
 
     z = np.asarray(z, dtype=np.float64)
     if not 1 <= k <= z.shape[-1]:

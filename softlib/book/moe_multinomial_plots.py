@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .study import loglog_slope
+from ..chapters.moe.study import loglog_slope
 
 __all__ = [
     "plot_fisher_spectra",

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import sampling as sm
-from .ops import softmax
+from .. import sampling as sm
+from ..ops import softmax
 
 __all__ = ["ToyReasoner", "soft_token", "dirichlet_resample", "gumbel_soft_token", "total_variation",
            "js_divergence", "plot_reader", "plot_last_step_laws", "plot_flow_paths", "softgrpo_gradients",
@@ -330,7 +330,7 @@ def plot_flow_paths(paths, *, title=None, figsize=(4.6, 4.0)):
     """
     import matplotlib.pyplot as plt
 
-    from .sampling_plots import to_ternary
+    from ..book.sampling_plots import to_ternary
 
     fig, ax = plt.subplots(figsize=figsize)
     corners = to_ternary(np.eye(3))

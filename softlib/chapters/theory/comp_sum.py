@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from ..ops import log_softmax
+from ...ops import log_softmax
 
 __all__ = [
     "comp_sum_loss",
