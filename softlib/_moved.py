@@ -44,8 +44,12 @@ MOVED = {
 
 # ``from softlib.moe import plots`` looks for the submodule by the package's real name,
 # ``softlib.chapters.moe.plots``: the modules that left a moved package are found there too.
-_LEFT = {MOVED[package] + old[len(package):]: new
-         for old, new in MOVED.items() for package in MOVED if old.startswith(package + ".")}
+_LEFT = {
+    MOVED[package] + old[len(package) :]: new
+    for old, new in MOVED.items()
+    for package in MOVED
+    if old.startswith(package + ".")
+}
 
 
 def new_name(name: str) -> str | None:
@@ -77,7 +81,8 @@ class OldNames(importlib.abc.MetaPathFinder):
         new = new_name(fullname)
         if new is None:
             return None
-        real = importlib.util.find_spec(new)  # imports the parent packages of ``new``, not ``new``
+        # find_spec imports the parent packages of ``new``, not ``new`` itself
+        real = importlib.util.find_spec(new)
         if real is None:
             return None
         spec = importlib.machinery.ModuleSpec(fullname, _Alias(new), origin=real.origin)

@@ -17,7 +17,8 @@ def test_old_name_is_the_new_module(old, new):
     module = importlib.import_module(old)
     assert module is importlib.import_module(new)
     assert sys.modules[old] is sys.modules[new]
-    assert module.__name__ == new and module.__spec__.name == new  # not the alias's spec
+    # the module keeps its own name and spec, not the alias's
+    assert module.__name__ == new and module.__spec__.name == new
 
 
 def test_old_names_imported_first_in_a_fresh_interpreter():
@@ -35,12 +36,15 @@ def test_old_names_imported_first_in_a_fresh_interpreter():
     assert r.stdout.strip() == "ok"
 
 
-@pytest.mark.parametrize("old, new", [
-    ("softlib.moe.model", "softlib.chapters.moe.model"),
-    ("softlib.moe.runner", "softlib.chapters.moe.runner"),
-    ("softlib.theory.ghosts", "softlib.chapters.theory.ghosts"),
-    ("softlib.theory.comp_sum", "softlib.chapters.theory.comp_sum"),
-])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("softlib.moe.model", "softlib.chapters.moe.model"),
+        ("softlib.moe.runner", "softlib.chapters.moe.runner"),
+        ("softlib.theory.ghosts", "softlib.chapters.theory.ghosts"),
+        ("softlib.theory.comp_sum", "softlib.chapters.theory.comp_sum"),
+    ],
+)
 def test_submodules_of_a_moved_package_follow_it(old, new):
     module = importlib.import_module(old)
     assert module is importlib.import_module(new)
@@ -53,7 +57,7 @@ def test_old_names_share_classes_and_attributes():
     from softlib.moe.runner import cache_path
 
     assert OldGaussianMoE is GaussianMoE
-    assert cache_path is importlib.import_module("softlib.chapters.moe.runner").cache_path
+    assert cache_path is sys.modules["softlib.chapters.moe.runner"].cache_path
     import softlib.moe.model  # noqa: F401  (the attribute chain of an old dotted import)
 
     assert softlib.moe.model is softlib.chapters.moe.model
@@ -77,7 +81,9 @@ def test_a_name_that_never_existed_still_fails():
 
 @pytest.mark.parametrize("old", ["softlib.bench", "softlib.attention.bench"])
 def test_python_m_old_name_runs_the_moved_module(old):
-    r = subprocess.run([sys.executable, "-m", old, "--help"], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", old, "--help"], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("usage:")
 
@@ -97,8 +103,13 @@ def test_library_role_imports_numpy_only():
     assert r.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("package, extra", [("softlib.book", "viz"), ("softlib.chapters", "chapters")])
+@pytest.mark.parametrize(
+    "package, extra", [("softlib.book", "viz"), ("softlib.chapters", "chapters")]
+)
 def test_each_role_says_what_it_holds_and_its_extra(package, extra):
     doc = importlib.import_module(package).__doc__
     assert f"``{extra}`` extra" in doc
-    assert all(role in softlib.__doc__ for role in ("the library", "book support", "chapter machinery"))
+    assert all(
+        role in softlib.__doc__
+        for role in ("the library", "book support", "chapter machinery")
+    )

@@ -20,7 +20,7 @@ def test_metadata_declares_each_role():
     extras = meta["optional-dependencies"]
     assert any(
         d.startswith("scipy") for d in extras["chapters"]
-    )  # softlib.moe imports SciPy
+    )  # softlib.chapters.moe imports SciPy
     assert any(d.startswith("matplotlib") for d in extras["viz"])
     assert any(d.startswith("ruff") for d in extras["test"])
     assert (pathlib.Path(softlib.__file__).parent / "py.typed").exists()
@@ -65,3 +65,12 @@ def test_sdist_installs_in_a_clean_venv(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert softlib.__version__ in r.stdout and "4.24835425529" in r.stdout
+    # every role's package is installed (a bare "book" in sdist.exclude would drop softlib/book)
+    code = (
+        "import pathlib, softlib; root = pathlib.Path(softlib.__file__).parent\n"
+        "print(all((root / f).is_file() for f in ('book/viz.py', 'chapters/moe/model.py')))"
+    )
+    r = subprocess.run(
+        [str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert r.stdout.strip() == "True", r.stderr

@@ -1,4 +1,5 @@
-"""The blockwise attention kernel against the full-matrix references: ``python -m softlib.attention.bench``.
+"""The blockwise attention kernel against the full-matrix references:
+``python -m softlib.book.attention_bench``.
 
 At n = m = 4096, d = dv = 64 (by default), float32, non-causal and causal, it times
 

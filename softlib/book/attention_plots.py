@@ -1,5 +1,5 @@
 """Figures of the part "Softmax in attention": each ``plot_...`` draws one figure from precomputed
-data; each ``draw_...`` returns a ``draw(fig, **values)`` for :func:`softlib.viz.explore` that moves its
+data; each ``draw_...`` returns a ``draw(fig, **values)`` for :func:`softlib.book.viz.explore` that moves its
 artists in place (the returned ``update`` gives the artists it changed, so a redraw is blitted)."""
 
 from __future__ import annotations

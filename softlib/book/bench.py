@@ -1,4 +1,4 @@
-"""The benchmark of softlib's kernels: ``python -m softlib.bench`` (what ``make bench`` runs).
+"""The benchmark of softlib's kernels: ``python -m softlib.book.bench`` (what ``make bench`` runs).
 
 Measures, in one run on the machine at hand, float32:
 
@@ -18,7 +18,7 @@ Measures, in one run on the machine at hand, float32:
   12-byte roofline from a copy timed in the same run (:func:`compare_libraries`);
 - two threads against one on out-of-cache inputs, rows across threads and one row split
   (:func:`thread_speedups`);
-- the blockwise attention benchmark (``softlib.attention.bench``) and sparsemax / entmax15 against
+- the blockwise attention benchmark (``softlib.book.attention_bench``) and sparsemax / entmax15 against
   softmax (``softlib.sparse._bench_rows``), unless ``--quick``.
 
 Every figure is the median of repeated runs. It prints a table, then issue 3's targets as ratios
@@ -197,8 +197,8 @@ def main(argv=None) -> int:
                            "load_average": os.getloadavg()}, "bandwidth": {}, "rows": []}
     bw = {1: copy_bandwidth(1), all_threads: copy_bandwidth(all_threads)}
     results["bandwidth"] = {str(k): v for k, v in bw.items()}
-    print(f"softlib.bench on {platform.processor() or platform.machine()}, {all_threads} threads, active path "
-          f"{softlib.isa()}, load average {os.getloadavg()[0]:.1f}")
+    print(f"softlib.book.bench on {platform.processor() or platform.machine()}, {all_threads} threads, "
+          f"active path {softlib.isa()}, load average {os.getloadavg()[0]:.1f}")
     print(f"large-copy bandwidth: {bw[1] / 1e9:.1f} GB/s (1 thread), {bw[all_threads] / 1e9:.1f} GB/s "
           f"({all_threads} threads)")
 
@@ -280,7 +280,7 @@ def main(argv=None) -> int:
     results["libraries"] = compare_libraries()
     results["thread_speedups"] = thread_speedups()
     if not args.quick:
-        print("blockwise attention (softlib.attention.bench):")
+        print("blockwise attention (softlib.book.attention_bench):")
         from softlib.book import attention_bench
         results["attention"] = attention_bench.main([])
         print("sparsemax and entmax15 against softmax at 4096x1024 (softlib.sparse):")

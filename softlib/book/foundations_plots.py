@@ -1,5 +1,5 @@
 """The interactive figures of the Foundations part, as ``draw(fig, **values)`` functions for
-:func:`softlib.viz.explore`.
+:func:`softlib.book.viz.explore`.
 
 - :func:`temperature_figure`: softmax at a temperature, its entropy, and the log-sum-exp sandwich
   ``max z <= T LSE(z / T) <= max z + T log n`` (chapter *Softmax, the mathematics*).
@@ -27,7 +27,7 @@ def temperature_figure(z, temperatures):
 
     Examples
     --------
-    >>> from softlib.viz import explore
+    >>> from softlib.book.viz import explore
     >>> fx = explore(temperature_figure([1.0, 0.0], [0.5, 1.0, 2.0]), {"temperature": [0.5, 1.0, 2.0]})
     >>> fx.redraw_times().shape
     (3,)
@@ -148,7 +148,7 @@ def simplex_figure(alphas, scales, z=None, curve_scales=None):
 
     Examples
     --------
-    >>> from softlib.viz import explore
+    >>> from softlib.book.viz import explore
     >>> fx = explore(simplex_figure([1.0, 2.0], [1.0, 4.0]), {"alpha": [1.0, 2.0], "scale": [1.0, 4.0]},
     ...              second="scale")
     >>> fx.redraw_times().shape

@@ -2,7 +2,7 @@
 distillation*.
 
 Each ``*_figure`` function computes what its figure needs once and returns ``draw(fig, **values)`` for
-:func:`softlib.viz.explore`; ``draw`` returns an ``update`` that moves the artists in place and returns
+:func:`softlib.book.viz.explore`; ``draw`` returns an ``update`` that moves the artists in place and returns
 them, so a slider movement redraws only those (blitting). The ``plot_*`` functions draw static figures.
 """
 
@@ -144,7 +144,8 @@ def reliability_figure(logits, labels, bins: int = 15, fitted: float | None = No
 def plot_continual(ax, results: dict, labels: dict):
     """Bars of old- and new-task test accuracy per method, one dot per seed.
 
-    ``results`` maps a method to a list of :class:`softlib.training_loops.ContinualResult` (one per seed).
+    ``results`` maps a method to a list of
+    :class:`softlib.chapters.training_loops.ContinualResult` (one per seed).
     """
     names = list(results)
     x = np.arange(len(names))

@@ -1,7 +1,7 @@
 """Figures of the chapter *DSelect-k: selecting k experts with a smooth step*
 {cite}`hazimeh2021dselect`.
 
-:func:`dselect_figure` returns ``draw(fig, gamma, k)`` for :func:`softlib.viz.explore` (its
+:func:`dselect_figure` returns ``draw(fig, gamma, k)`` for :func:`softlib.book.viz.explore` (its
 ``update`` moves the artists in place); :func:`plot_continuity` draws a static figure.
 """
 

@@ -1,8 +1,8 @@
 """Figures of the chapter *Multinomial logistic experts* {cite}`nguyen2024multinomial`.
 
 Each ``*_figure`` function takes what the chapter computed and returns ``draw(fig, **values)`` for
-:func:`softlib.viz.explore`; ``draw`` returns an ``update`` that moves the artists in place (or, for
-:func:`rates_figure`, is meant for :func:`softlib.viz.panels`). :func:`plot_fisher_spectra` draws a
+:func:`softlib.book.viz.explore`; ``draw`` returns an ``update`` that moves the artists in place (or, for
+:func:`rates_figure`, is meant for :func:`softlib.book.viz.panels`). :func:`plot_fisher_spectra` draws a
 static figure.
 """
 
@@ -40,8 +40,9 @@ def plot_fisher_spectra(spectra, gates, cut: float = 1e-9):
     Parameters
     ----------
     spectra : dict of (gate, k) to ndarray
-        Eigenvalues (``numpy.linalg.eigvalsh`` of :func:`softlib.moe.multinomial.multinomial_fisher`).
-        Values below ``1e-18`` are drawn at ``1e-18``.
+        Eigenvalues (``numpy.linalg.eigvalsh`` of
+        :func:`softlib.chapters.moe.multinomial.multinomial_fisher`). Values below ``1e-18`` are drawn
+        at ``1e-18``.
     gates : sequence of str
         The gates to draw, in the legend's order.
     cut : float
@@ -83,7 +84,7 @@ def compensated_path_figure(paths, truths, xs):
     Parameters
     ----------
     paths : dict of gate to (path, information)
-        :func:`softlib.moe.multinomial.multinomial_compensated_path` of each gate.
+        :func:`softlib.chapters.moe.multinomial.multinomial_compensated_path` of each gate.
     truths : dict of gate to MultinomialMoE
         The true models.
     xs : ndarray (m,)
@@ -92,8 +93,8 @@ def compensated_path_figure(paths, truths, xs):
     Examples
     --------
     >>> from matplotlib.figure import Figure
-    >>> from softlib.moe.multinomial import multinomial_truth, multinomial_compensated_path
-    >>> from softlib.moe.multinomial import multinomial_split_point
+    >>> from softlib.chapters.moe.multinomial import multinomial_truth, multinomial_compensated_path
+    >>> from softlib.chapters.moe.multinomial import multinomial_split_point
     >>> truth = multinomial_truth("tanh")
     >>> split = multinomial_split_point(truth, 1, [0.8, -0.8])
     >>> path = multinomial_compensated_path(split, 1, [1.0, 0.0], m=500)
@@ -144,7 +145,7 @@ def profile_kl_figure(profiles, exponent, ts, gates):
     Parameters
     ----------
     profiles : dict of (gate, k) to ndarray
-        :func:`softlib.moe.multinomial.multinomial_profile_kl` at ``ts``.
+        :func:`softlib.chapters.moe.multinomial.multinomial_profile_kl` at ``ts``.
     exponent : dict of (gate, k) to float
         The fitted exponents ``q`` of ``KL ~ t^q`` (shown in a corner).
     ts : ndarray
@@ -203,21 +204,21 @@ def profile_kl_figure(profiles, exponent, ts, gates):
 
 
 def rates_figure(studies, labels=None):
-    """``draw(fig, quantity, largest_n)`` for :func:`softlib.viz.panels`: the mean of one quantity of
+    """``draw(fig, quantity, largest_n)`` for :func:`softlib.book.viz.panels`: the mean of one quantity of
     the sampling study against ``n`` (log-log), one curve per gate, with the ``n^(-1/2)`` reference
     through the first point and the fitted slope with its bootstrap interval in the legend.
 
     Parameters
     ----------
     studies : dict of gate to Replications
-        :func:`softlib.moe.replicate.replicated_study` of each gate.
+        :func:`softlib.chapters.moe.replicate.replicated_study` of each gate.
     labels : dict of str to str, optional
         What each quantity is (default :data:`RATE_LABELS`).
 
     Examples
     --------
     >>> from matplotlib.figure import Figure
-    >>> from softlib.moe.replicate import Replications
+    >>> from softlib.chapters.moe.replicate import Replications
     >>> ns = np.array([100, 200, 400])
     >>> st = Replications(ns, {"D1": np.array([[1.0, 1.1], [0.7, 0.72], [0.5, 0.52]])}, 0.0)
     >>> rates_figure({"tanh": st})(Figure(), quantity="D1", largest_n=400)

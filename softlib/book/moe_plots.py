@@ -1,9 +1,9 @@
 """Figures of the mixture-of-experts chapters: gates with their samples, and rates by parameter.
 
-Each ``plot_...`` function here returns a ``draw(fig, **values)`` for :func:`softlib.viz.explore`
+Each ``plot_...`` function here returns a ``draw(fig, **values)`` for :func:`softlib.book.viz.explore`
 (or draws into a figure directly), so that a chapter's figure cell is a few lines. They only draw:
-the models, fits and studies come from the chapter (:mod:`softlib.moe.study`,
-:mod:`softlib.moe.replicate`).
+the models, fits and studies come from the chapter (:mod:`softlib.chapters.moe.study`,
+:mod:`softlib.chapters.moe.replicate`).
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ def _sample_ylim(make: Callable, controls: Mapping[str, Sequence]) -> tuple[floa
 
 def plot_gate_and_samples(make: Callable, controls: Mapping[str, Sequence], x_grid, *,
                           title: str, colour_by_gate: bool = False) -> Callable:
-    """A ``draw(fig, **values)`` for :func:`softlib.viz.explore`: a model's gate weights (top) and
+    """A ``draw(fig, **values)`` for :func:`softlib.book.viz.explore`: a model's gate weights (top) and
     its samples with the experts' mean lines (bottom).
 
     Parameters
     ----------
     make : callable
-        ``make(**values)`` returns ``(model, x, y)``: a :class:`~softlib.moe.model.GaussianMoE`
+        ``make(**values)`` returns ``(model, x, y)``: a :class:`~softlib.chapters.moe.model.GaussianMoE`
         and its samples, ``x`` of shape (n, 1) and ``y`` of shape (n,).
     controls : mapping
         The control values of the figure; the y-axis holds the samples of all of them, so that it
@@ -58,7 +58,7 @@ def plot_gate_and_samples(make: Callable, controls: Mapping[str, Sequence], x_gr
     Examples
     --------
     >>> import numpy as np
-    >>> from softlib.moe import paper1_truth
+    >>> from softlib.chapters.moe import paper1_truth
     >>> truth = paper1_truth()
     >>> make = lambda s: (truth, *truth.sample(50, np.random.default_rng(0)))
     >>> draw = plot_gate_and_samples(make, {"s": [1]}, np.linspace(0, 1, 5)[:, None], title="{s}")
@@ -100,7 +100,7 @@ def plot_gate_and_samples(make: Callable, controls: Mapping[str, Sequence], x_gr
 
 
 def plot_parameter_rates(study, theory: Mapping, names: Mapping[str, str]) -> Callable:
-    """A ``draw(fig, largest_n, parameter)`` for :func:`softlib.viz.panels`: the mean error of one
+    """A ``draw(fig, largest_n, parameter)`` for :func:`softlib.book.viz.panels`: the mean error of one
     parameter of every true expert against n, fitted on the sample sizes up to ``largest_n``.
 
     Parameters
@@ -140,8 +140,8 @@ def plot_parameter_rates(study, theory: Mapping, names: Mapping[str, str]) -> Ca
 
 
 def plot_ridge_gate(xs) -> Callable:
-    """A ``draw(fig, tau, gate)`` for :func:`softlib.viz.explore`: expert 1's gate weight of
-    :func:`~softlib.moe.gates.temperature_truth` at the true gate and temperature ``tau`` (solid),
+    """A ``draw(fig, tau, gate)`` for :func:`softlib.book.viz.explore`: expert 1's gate weight of
+    :func:`~softlib.chapters.moe.gates.temperature_truth` at the true gate and temperature ``tau`` (solid),
     along the ridge ``(c beta, c tau_*)`` with ``c = tau / tau_*`` (dashed), and the truth (gray).
 
     Examples
@@ -203,7 +203,7 @@ def plot_ridge_likelihood(ax, cs, ridge: Mapping[str, np.ndarray]) -> None:
 
 
 def plot_gate_rates(studies: Mapping, labels: Mapping[str, str]) -> Callable:
-    """A ``draw(fig, parameter, largest_n)`` for :func:`softlib.viz.panels`: the mean error of one
+    """A ``draw(fig, parameter, largest_n)`` for :func:`softlib.book.viz.panels`: the mean error of one
     parameter against n for every gate's replicated study, with the least-squares line (solid),
     the slope and its 95 % interval in the legend, and the slope -1/2 from the first point (dotted).
 

@@ -4,7 +4,7 @@ Small NumPy studies that the chapters run and plot: the gradient estimators of a
 (Gumbel-softmax, straight-through, score function) against its exact gradient; the mass of the
 Concrete density on a grid; the synthetic vocabulary of the decoding chapter and its thresholds; the
 max-retrieval toy of "softmax is not enough". The ``plot_*`` functions return ``draw(fig, **values)``
-functions for :func:`softlib.viz.explore`.
+functions for :func:`softlib.book.viz.explore`.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _simplex_mesh(resolution):
 
 
 def plot_concrete_ternary(logits, taus, *, samples=500, seed=0, resolution=48, span=6.0):
-    r"""``draw(fig, tau)`` for :func:`softlib.viz.explore`: Gumbel-softmax samples for K = 3 over the
+    r"""``draw(fig, tau)`` for :func:`softlib.book.viz.explore`: Gumbel-softmax samples for K = 3 over the
     closed-form log-density on a ternary plot.
 
     The colour shows :math:`\log p(y)` from :func:`softlib.sampling.concrete_logpdf`, on a scale from

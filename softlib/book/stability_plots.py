@@ -1,6 +1,6 @@
 """Figures of the chapter *Softmax at the edge of numerical stability* {cite}`prieto2025grokking`.
 
-:func:`collapse_figure` returns ``draw(fig, gap, precision)`` for :func:`softlib.viz.explore` (its
+:func:`collapse_figure` returns ``draw(fig, gap, precision)`` for :func:`softlib.book.viz.explore` (its
 ``update`` moves the artists in place); the ``plot_*`` functions draw static figures.
 """
 
@@ -179,7 +179,7 @@ def plot_runs(runs, title, colors=("C0", "C3", "C2", "C4")):
     Parameters
     ----------
     runs : dict of str to History
-        :func:`softlib.modular.train` results (anything with ``arrays()`` giving ``epoch``,
+        :func:`softlib.chapters.modular.train` results (anything with ``arrays()`` giving ``epoch``,
         ``train_acc``, ``test_acc``, ``collapse``, ``weight_norm`` and ``cosine``).
     title : str
     colors : sequence of colours, one per run

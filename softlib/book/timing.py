@@ -1,8 +1,8 @@
 """Quick timings for the chapters: medians of repeated runs, per element, from in-cache to out-of-cache.
 
 The book's chapters measure on the reader's machine and print what they find; nothing here is
-asserted on. ``make bench`` (:mod:`softlib.bench`) is the full benchmark, and the chapters take the
-memory bandwidth from it (:func:`softlib.bench.copy_bandwidth`); these helpers are the small, fast
+asserted on. ``make bench`` (:mod:`softlib.book.bench`) is the full benchmark, and the chapters take the
+memory bandwidth from it (:func:`softlib.book.bench.copy_bandwidth`); these helpers are the small, fast
 sweeps over sizes a chapter can afford to run in a few seconds.
 
 Timings on a shared machine are noisy: each measurement here is the **median** of several samples,

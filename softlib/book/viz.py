@@ -11,7 +11,7 @@ When the frames are computed
 Rendering every frame costs one redraw per value, which a reader in JupyterLab (who has the live widgets)
 and the notebook tests (which only need the code to run) would pay for nothing. So by default the frames
 are computed only while the book is being built, which the environment variable
-``SOFTLIB_BOOK_BUILD=1`` announces (``make book`` sets it; so does the ``softlib.viz`` Sphinx extension
+``SOFTLIB_BOOK_BUILD=1`` announces (``make book`` sets it; so does the ``softlib.book.viz`` Sphinx extension
 listed in ``_config.yml``, for a plain ``jupyter-book build``). Elsewhere the output carries the live
 widgets and a PNG of the current figure, which viewers without widgets (GitHub, nbviewer, a notebook
 saved with its outputs) show. ``explore(..., frames=True)`` or ``False`` overrides the choice.
@@ -896,7 +896,7 @@ def explore(draw: Callable, controls: Mapping[str, Sequence], *, defaults: Mappi
 
 
 def setup(app):
-    """Sphinx extension hook (``extra_extensions: [softlib.viz]`` in ``_config.yml``).
+    """Sphinx extension hook (``extra_extensions: [softlib.book.viz]`` in ``_config.yml``).
 
     The notebooks are executed by kernels that the build starts and that inherit its environment:
     setting :data:`BOOK_BUILD_ENV` here makes every :func:`explore` of the book compute its

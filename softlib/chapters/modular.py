@@ -12,7 +12,7 @@ perpendicular variant ⊥AdamW (each parameter's gradient projected orthogonally
 rescaled to its norm before the AdamW step).
 
 :func:`train` runs one configuration and returns a :class:`History` of the metrics of
-:mod:`softlib.stability` over the epochs; :func:`train_many` runs several in parallel processes.
+:mod:`softlib.chapters.stability` over the epochs; :func:`train_many` runs several in parallel processes.
 """
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ def softmax_cross_entropy(logits, labels, dtype=np.float32):
 def stablemax_cross_entropy(logits, labels, dtype=np.float64):
     """Per-row StableMax cross-entropy and the gradient of the mean loss w.r.t. the logits.
 
-    ``l = log sum_j s(z_j) - log s(z_y)`` with ``s`` from :func:`softlib.stability.stablemax_s`;
+    ``l = log sum_j s(z_j) - log s(z_y)`` with ``s`` from :func:`softlib.chapters.stability.stablemax_s`;
     since ``s'(x) = 1`` for ``x >= 0`` and ``1 / (1 - x)**2`` for ``x < 0``,
 
         dl/dz_k = s'(z_k) / sum_j s(z_j) - [k = y] s'(z_y) / s(z_y).
@@ -247,8 +247,8 @@ def stablemax_cross_entropy(logits, labels, dtype=np.float64):
     labels = _check_labels(np.asarray(logits), labels)
     z = np.asarray(logits, dtype=dtype)
     rows = np.arange(z.shape[0])
-    # s(z) of softlib.stability.stablemax_s, bit for bit and without masks: 1 / (1 - z) + 0 for z < 0,
-    # 1 / (1 - 0) + z = 1 + z for z >= 0.
+    # s(z) of softlib.chapters.stability.stablemax_s, bit for bit and without masks:
+    # 1 / (1 - z) + 0 for z < 0, 1 / (1 - 0) + z = 1 + z for z >= 0.
     s = 1 / (1 - np.minimum(z, 0))
     s += np.maximum(z, 0)
     ds = s * s
@@ -267,7 +267,7 @@ class AdamW:
 
     The step for a weight ``w`` with gradient ``g`` (bias-corrected moments ``m``, ``v``):
     ``w <- w - lr (m / (sqrt(v) + eps) + weight_decay w)``. With ``perpendicular=True`` each ``g`` is
-    first replaced by :func:`softlib.stability.perpendicular_gradient` with the norm-restoring
+    first replaced by :func:`softlib.chapters.stability.perpendicular_gradient` with the norm-restoring
     rescale. The defaults follow the authors' code: beta2 0.99 and a tiny eps.
     """
 
@@ -352,7 +352,7 @@ def train(p: int = 23, *, hidden: int = 128, depth: int = 2, init_scale: float =
         Cross-entropy of softmax or of StableMax.
     loss_dtype : float32 or float64
         Precision of the loss and its gradient (the logits are cast to it); the collapse fraction
-        (:func:`~softlib.stability.softmax_collapse_fraction`, or its StableMax analogue) is
+        (:func:`~softlib.chapters.stability.softmax_collapse_fraction`, or its StableMax analogue) is
         measured in it too.
     dtype : float32 or float64
         Precision of the weights and the forward and backward passes.

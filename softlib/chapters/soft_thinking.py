@@ -177,7 +177,7 @@ class ToyReasoner:
 
 
 def plot_reader(model, q, sharpnesses):
-    """``draw(fig, sharpness)`` for :func:`softlib.viz.explore`: a soft token ``q`` read at each
+    """``draw(fig, sharpness)`` for :func:`softlib.book.viz.explore`: a soft token ``q`` read at each
     sharpness. Left: the reader's attention over the vocabulary against ``q``. Right: the next-token
     distribution after the soft token, against the top-1 thread (the next distribution after the
     top token alone) and the mixture of threads (``sum_i q_i`` times the next distribution after

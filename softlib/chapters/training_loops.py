@@ -1,12 +1,12 @@
 """Small NumPy training loops on scikit-learn's bundled digits, for the chapters on losses and outputs.
 
-A model is a ReLU network given as a flat list ``[W_1, b_1, ..., W_L, b_L]`` (:mod:`softlib.theory.mlp`;
-``sizes = [64, 10]`` is softmax regression). Training takes a **logit-gradient function**
-``grad_fn(logits, index)`` that returns the gradient of the batch's loss with respect to the batch's
-logits (``index`` says which training rows the batch holds, so that a function can look up labels or a
-teacher's logits); backpropagation and the optimiser (Adam or plain SGD) are the same for every loss.
-Everything is seeded, runs in float64 and takes well under a second per model at the sizes the chapters
-use.
+A model is a ReLU network given as a flat list ``[W_1, b_1, ..., W_L, b_L]``
+(:mod:`softlib.chapters.theory.mlp`; ``sizes = [64, 10]`` is softmax regression). Training takes a
+**logit-gradient function** ``grad_fn(logits, index)`` that returns the gradient of the batch's loss
+with respect to the batch's logits (``index`` says which training rows the batch holds, so that a
+function can look up labels or a teacher's logits); backpropagation and the optimiser (Adam or plain
+SGD) are the same for every loss. Everything is seeded, runs in float64 and takes well under a second
+per model at the sizes the chapters use.
 
 Examples
 --------

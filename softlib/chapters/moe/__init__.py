@@ -4,7 +4,7 @@ The library of the book's "Softmax gating" chapters, after {cite}`nguyen2023demy
 and {cite}`nguyen2024topk` (top-K sparse gate).
 
 >>> import numpy as np
->>> from softlib.moe import paper1_truth, fit_em, voronoi_loss
+>>> from softlib.chapters.moe import paper1_truth, fit_em, voronoi_loss
 >>> truth = paper1_truth()
 >>> x, y = truth.sample(1000, np.random.default_rng(0))
 >>> bool(voronoi_loss(fit_em(x, y, k=2, init=truth).model, truth) < 1.0)

@@ -1,4 +1,4 @@
-"""Maximum-likelihood fitting of :class:`~softlib.moe.model.GaussianMoE` by EM.
+"""Maximum-likelihood fitting of :class:`~softlib.chapters.moe.model.GaussianMoE` by EM.
 
 One EM iteration (vectorised NumPy, ``n`` samples, ``k`` experts, ``d`` inputs):
 
@@ -367,7 +367,7 @@ def fit_em(x, y, k: int, top_k: int | None = None, init=None, n_starts: int = 1,
     Examples
     --------
     >>> import numpy as np
-    >>> from softlib.moe import paper1_truth
+    >>> from softlib.chapters.moe import paper1_truth
     >>> truth = paper1_truth()
     >>> x, y = truth.sample(2000, np.random.default_rng(1))
     >>> fit = fit_em(x, y, k=2, init=truth)

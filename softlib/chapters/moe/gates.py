@@ -16,7 +16,7 @@ Every gate here maps an input ``x`` to weights over ``k`` experts that are non-n
 
 The Gaussian mixture of experts with a temperature or activation gate, :class:`GatedGaussianMoE`, and its
 maximum-likelihood fit :func:`fit_gated_gaussian` live here too, since they differ from
-:class:`~softlib.moe.model.GaussianMoE` only through the gate.
+:class:`~softlib.chapters.moe.model.GaussianMoE` only through the gate.
 """
 
 from __future__ import annotations
@@ -304,7 +304,8 @@ class GatedGaussianMoE(GatedModel):
 
 
 def _lse(z):
-    """log-sum-exp over the experts of an (n, k) array, kept as a column: :func:`~softlib.moe.model.lse`."""
+    """log-sum-exp over the experts of an (n, k) array, kept as a column
+    (:func:`~softlib.chapters.moe.model.lse`)."""
     return lse(z, axis=1)
 
 
@@ -473,7 +474,8 @@ def temperature_truth(act: str = "linear") -> GatedGaussianMoE:
 
 
 def gated_replication(spec: dict, n: int, seed: int) -> dict:
-    """One replication of the temperature chapter's study (for :func:`~softlib.moe.replicate.replicated_study`).
+    """One replication of the temperature chapter's study (for
+    :func:`~softlib.chapters.moe.replicate.replicated_study`).
 
     Draws ``n`` pairs from ``temperature_truth(spec["act"])``, starts the fit at the truth moved by
     noise of fixed size (``spec["noise"]``: log tau and the free gate row get standard deviation

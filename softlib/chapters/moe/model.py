@@ -64,7 +64,8 @@ _SHORT_AXIS = 16
 def lse(z, axis: int = -1, keepdims: bool = True) -> np.ndarray:
     """``log sum exp(z)`` along ``axis`` (float64), computed the way that is fast for the axis's length.
 
-    The axes reduced in ``softlib.moe`` are short: k experts or S classes, 2 to 8 entries, and n rows.
+    The axes reduced in ``softlib.chapters.moe`` are short: k experts or S classes, 2 to 8 entries, and n
+    rows.
     NumPy's reductions and :func:`softlib.logsumexp` walk such an axis one row at a time, which costs
     5 to 10 times more than elementwise operations over its k slices (measured on 2 cores at
     n k = 48000: 2.8 ms for the slices, 26 ms for NumPy and 12 ms for softlib.logsumexp with k = 3),
@@ -221,7 +222,7 @@ class GaussianMoE(GatedModel):
     -----
     Adding the same ``(t0, t1)`` to every ``(beta0_i, beta1_i)`` leaves the gate, hence the density,
     unchanged (softmax is shift invariant, and so is the top-K ranking): the gate is identified up
-    to this translation only. The losses in :mod:`softlib.moe.voronoi` take it into account.
+    to this translation only. The losses in :mod:`softlib.chapters.moe.voronoi` take it into account.
 
     Examples
     --------

@@ -59,8 +59,8 @@ class MultinomialMoE(GatedModel):
     eta1 : array_like (k, S, d)
         Expert intercepts and slopes; the last class must be zero in both.
     inputs : str
-        The gate's input transform ``M`` (:data:`~softlib.moe.gates.TRANSFORMS`): ``"identity"`` for the
-        standard gate.
+        The gate's input transform ``M`` (:data:`~softlib.chapters.moe.gates.TRANSFORMS`):
+        ``"identity"`` for the standard gate.
     x_range : (float, float)
         x is uniform on ``x_range^d`` in :meth:`sample`.
 
@@ -425,7 +425,7 @@ def multinomial_voronoi_loss(fitted: MultinomialMoE, truth: MultinomialMoE, kind
     cells of more than one fitted expert (the over-fitted loss; the exponent ``r`` is our choice, the
     paper's own exponents could not be checked). Since the cells do not depend on the translation
     ``(t0, t1)`` of the fitted gate, the infimum over it is a convex problem in ``t1`` followed by a
-    piecewise-linear one in ``exp(t0)``, both solved exactly (as in :mod:`softlib.moe.voronoi`).
+    piecewise-linear one in ``exp(t0)``, both solved exactly (as in :mod:`softlib.chapters.moe.voronoi`).
 
     Examples
     --------
@@ -721,7 +721,7 @@ def multinomial_truth(inputs: str = "identity") -> MultinomialMoE:
 
 def multinomial_replication(spec: dict, n: int, seed: int) -> dict:
     """One replication of the multinomial chapter's study (for
-    :func:`~softlib.moe.replicate.replicated_study`).
+    :func:`~softlib.chapters.moe.replicate.replicated_study`).
 
     Draws ``n`` pairs from ``multinomial_truth(spec["inputs"])``, starts a fit with ``spec["k"]`` experts
     (2: exactly fitted; 3: the vanishing-slope expert 1 split in two) at the truth moved by Gaussian noise

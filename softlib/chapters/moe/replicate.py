@@ -1,10 +1,10 @@
 """Replicated fits of any model over a grid of sample sizes, in parallel, cached, with log-log slopes.
 
-:func:`~softlib.moe.study.convergence_study` runs this loop for :class:`~softlib.moe.model.GaussianMoE`
-fitted by EM. :func:`replicated_study` runs it for any model: the caller gives a module-level function
+:func:`~softlib.chapters.moe.study.convergence_study` runs this loop for
+:class:`~softlib.chapters.moe.model.GaussianMoE` fitted by EM. :func:`replicated_study` runs it for any model: the caller gives a module-level function
 ``fit_one(spec, n, seed)`` that draws a sample of size ``n``, fits, and returns a dict of non-negative
 numbers (losses, parameter errors, flags). The results are collected into (sizes x replications) arrays,
-whose log-log slopes come with the bootstrap intervals of :func:`~softlib.moe.study.loglog_slope`.
+whose log-log slopes come with the bootstrap intervals of :func:`~softlib.chapters.moe.study.loglog_slope`.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def replicated_study(fit_one, spec: dict, ns, reps: int, *, seed: int = 0, proce
         Worker processes (default: the number of CPUs); 1 runs in this process.
     cache_dir : path, "default" or None
         The on-disk cache (keyed by ``fit_one``'s name, ``spec``, the grid, the seed and the source of
-        ``softlib.moe``); None disables it.
+        ``softlib.chapters.moe``); None disables it.
     progress : bool
         Show a tqdm progress bar.
 
@@ -82,7 +82,7 @@ def replicated_study(fit_one, spec: dict, ns, reps: int, *, seed: int = 0, proce
 
     Examples
     --------
-    >>> from softlib.moe.replicate import replicated_study, _demo_fit
+    >>> from softlib.chapters.moe.replicate import replicated_study, _demo_fit
     >>> st = replicated_study(_demo_fit, {"scale": 1.0}, [100, 10000], 20, processes=1,
     ...                       cache_dir=None, progress=False)
     >>> round(st.slope("error")[0], 1)                 # the error of a sample mean: n^-1/2

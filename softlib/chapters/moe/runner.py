@@ -1,8 +1,8 @@
 """The machinery shared by the studies: a grid of (sample size, replication) jobs run in worker
 processes with a progress bar, and an on-disk cache of the results.
 
-:func:`~softlib.moe.study.convergence_study` and :func:`~softlib.moe.replicate.replicated_study` differ
-only in what one job does; both seed replication ``r`` of size ``n`` from ``(seed, n, r)``, so a result
+:func:`~softlib.chapters.moe.study.convergence_study` and
+:func:`~softlib.chapters.moe.replicate.replicated_study` differ only in what one job does; both seed replication ``r`` of size ``n`` from ``(seed, n, r)``, so a result
 never depends on the number of processes or on the order in which the jobs finish.
 """
 

@@ -3,7 +3,7 @@
 The loss of the maximum-likelihood estimate behaves like ``C n^slope``; {cite}`nguyen2023demystifying`
 plot log mean loss against log n and fit a line by least squares. :func:`convergence_study` does the
 same, in parallel processes with a progress bar, with a bootstrap confidence interval, and keeps the
-results in an on-disk cache keyed by every argument and by a hash of the source of ``softlib.moe``.
+results in an on-disk cache keyed by every argument and by a hash of the source of ``softlib.chapters.moe``.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def start_near(truth: GaussianMoE, k: int, rng: np.random.Generator, noise=(0.0,
     Examples
     --------
     >>> import numpy as np
-    >>> from softlib.moe import paper1_truth
+    >>> from softlib.chapters.moe import paper1_truth
     >>> s = start_near(paper1_truth(), 3, np.random.default_rng(0), split=1)
     >>> s.k, np.exp(s.beta0).round(2).tolist()
     (3, [0.0, 0.5, 0.5])
@@ -134,7 +134,8 @@ class ConvergenceStudy:
         ``"D1"``, ``"D2"``, ``"D1_pinned"`` (no translation infimum), ``"D2_pinned"``, ``"hellinger"``
         (density error).
     errors : dict of str to ndarray (m, reps, k*)
-        Per-parameter errors (:func:`~softlib.moe.voronoi.parameter_errors`), after the D2 translation.
+        Per-parameter errors (:func:`~softlib.chapters.moe.voronoi.parameter_errors`), after the D2
+        translation.
     cell_size : ndarray (m, reps, k*)
     converged, n_iter : ndarray (m, reps)
     loss : str
@@ -220,7 +221,7 @@ def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, 
         "near": one start near the truth (:func:`start_near` with ``noise`` scaled by
         ``n ** -noise_exponent`` and ``split``); "random": ``n_starts`` random starts.
     tol, max_iter, accelerate
-        EM stopping rule and SQUAREM acceleration (:func:`~softlib.moe.em.fit_em`).
+        EM stopping rule and SQUAREM acceleration (:func:`~softlib.chapters.moe.em.fit_em`).
     losses : sequence of str
         Which of "D1", "D2", "D1_pinned", "D2_pinned", "hellinger" to compute.
     loss : str, optional
@@ -240,7 +241,7 @@ def convergence_study(truth: GaussianMoE, k: int, ns, reps: int, *, top_k=None, 
 
     Examples
     --------
-    >>> from softlib.moe import paper1_truth
+    >>> from softlib.chapters.moe import paper1_truth
     >>> st = convergence_study(paper1_truth(), k=2, ns=[400, 1600], reps=2, noise=(0.1, 0.1),
     ...                        losses=("D1",), processes=1, cache_dir=None, progress=False)
     >>> st.losses["D1"].shape, bool(st.converged.all()), st.slope < 0

@@ -89,7 +89,7 @@ def voronoi_cells(fitted: GaussianMoE, truth: GaussianMoE, t1=None) -> np.ndarra
 
     Examples
     --------
-    >>> from softlib.moe import paper1_truth
+    >>> from softlib.chapters.moe import paper1_truth
     >>> t = paper1_truth()
     >>> voronoi_cells(t, t).tolist()
     [0, 1]
@@ -234,7 +234,7 @@ def voronoi_loss(fitted: GaussianMoE, truth: GaussianMoE, kind: str = "D1", tran
     Examples
     --------
     >>> import numpy as np
-    >>> from softlib.moe import paper1_truth
+    >>> from softlib.chapters.moe import paper1_truth
     >>> t = paper1_truth()
     >>> voronoi_loss(t, t)
     0.0
@@ -263,7 +263,7 @@ def parameter_errors(fitted: GaussianMoE, truth: GaussianMoE, kind: str = "D1", 
 
     Examples
     --------
-    >>> from softlib.moe import paper1_truth
+    >>> from softlib.chapters.moe import paper1_truth
     >>> t = paper1_truth()
     >>> parameter_errors(t.replace(b=[15.0, -4.5]), t)["b"].tolist()
     [0.0, 0.5]

@@ -6,7 +6,7 @@ layer (``sizes = [d, K]``) this is **softmax regression**, whose logits are line
 
 The **directional logit slopes** along a parameter direction ``v`` are the Jacobian-vector product
 ``a_k(x; v) = d z_k(x; theta + tau v) / d tau`` at ``tau = 0``, computed by forward-mode
-differentiation (one extra pass, no Jacobian). They are the input of :mod:`softlib.theory.ghosts`
+differentiation (one extra pass, no Jacobian). They are the input of :mod:`softlib.chapters.theory.ghosts`
 (Sao 2026, arXiv 2603.13552).
 """
 
