@@ -12,6 +12,13 @@ import softlib
 from softlib._moved import MOVED
 
 
+def _python(*args: str) -> str:
+    """What a fresh interpreter run with ``args`` prints; it must succeed."""
+    r = subprocess.run([sys.executable, *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
 @pytest.mark.parametrize("old, new", sorted(MOVED.items()))
 def test_old_name_is_the_new_module(old, new):
     module = importlib.import_module(old)
@@ -31,9 +38,7 @@ def test_old_names_imported_first_in_a_fresh_interpreter():
         "    assert m is sys.modules[new] and m.__spec__.name == new, (old, m.__spec__)\n"
         "print('ok')\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "ok"
+    assert _python("-c", code) == "ok"
 
 
 @pytest.mark.parametrize(
@@ -81,15 +86,12 @@ def test_a_name_that_never_existed_still_fails():
 
 @pytest.mark.parametrize("old", ["softlib.bench", "softlib.attention.bench"])
 def test_python_m_old_name_runs_the_moved_module(old):
-    r = subprocess.run(
-        [sys.executable, "-m", old, "--help"], capture_output=True, text=True
-    )
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("usage:")
+    assert _python("-m", old, "--help").startswith("usage:")
 
 
 def test_library_role_imports_numpy_only():
-    """The library's modules import none of the other roles' dependencies (lazy imports inside)."""
+    """The library's modules import none of the other roles' dependencies (lazy imports inside),
+    so they import where only NumPy is installed."""
     code = (
         "import sys\n"
         "import softlib, softlib.sampling, softlib.losses, softlib.sparse, softlib.quant\n"
@@ -98,9 +100,7 @@ def test_library_role_imports_numpy_only():
         "heavy = ('matplotlib', 'scipy', 'sklearn', 'ipywidgets', 'tqdm')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "[]"
+    assert _python("-c", code) == "[]"
 
 
 @pytest.mark.parametrize(
