@@ -35,7 +35,7 @@ $(VENV)/.ext-stamp: $(VENV)/.deps-stamp $(EXT_SOURCES)
 book: _build/html/index.html
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
-# SOFTLIB_BOOK_BUILD=1 makes softlib.viz.explore compute the kernel-free frames of its figures, and
+# SOFTLIB_BOOK_BUILD=1 makes softlib.book.viz.explore compute the kernel-free frames of its figures, and
 # TQDM_DISABLE=1 keeps progress bars out of the pages (a reader's kernel still shows them).
 # First the chapters whose code changed are executed $(JOBS) at a time into the cache that the build
 # reads (a chapter that fails there is executed again by the build, which fails with its traceback).
@@ -78,7 +78,7 @@ lab: setup
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book
 
 bench: setup
-	$(PY) -m softlib.bench
+	$(PY) -m softlib.book.bench
 
 clean:
 	rm -rf _build build $(VENV) .pytest_cache .hypothesis softlib/*.so

@@ -675,7 +675,7 @@ def bimodal_bin_probs(n_bins: int, means=(-0.45, 0.35), sds=(0.12, 0.2), weights
 def plot_fourier_fit(fig, truth, counts, fits: dict, frequencies, histogram=None):
     """Draw the fit with ``frequencies`` frequencies against the truth and the histogram.
 
-    ``fits`` maps a frequency count to its fitted pmf. For :func:`softlib.viz.explore` (a control
+    ``fits`` maps a frequency count to its fitted pmf. For :func:`softlib.book.viz.explore` (a control
     named ``frequencies``): the returned ``update(frequencies)`` moves the Fourier curve and the
     title in place and returns what it changed.
     """

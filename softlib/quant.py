@@ -327,7 +327,7 @@ def plot_quantised_softmax(fig, frames: dict, bits: int, bins=None):
 
     ``frames[bits]`` holds ``row`` (the float probabilities of one row, sorted descending),
     ``row_hat`` (their dequantised values), ``sums`` and ``sums_fixed`` (held-out row sums before and
-    after :func:`softmax_bias_correction`). For :func:`softlib.viz.explore`: the update moves the
+    after :func:`softmax_bias_correction`). For :func:`softlib.book.viz.explore`: the update moves the
     curves and bars in place and returns what it changed.
     """
     bins = np.linspace(0.0, 1.5, 61) if bins is None else bins

@@ -25,7 +25,7 @@ SLOW = {
     "tests/test_moe_multinomial.py::test_ml_and_em_reach_the_same_maximum_and_the_class_probabilities",
     "tests/test_moe_multinomial.py::test_compensated_path_and_profile_kl_orders",
     "tests/test_moe_multinomial.py::test_replication_returns_finite_errors",
-    "softlib/moe/multinomial.py::softlib.moe.multinomial.multinomial_replication",
+    "softlib/chapters/moe/multinomial.py::softlib.chapters.moe.multinomial.multinomial_replication",
     # direct numerical minimisations that check the closed forms of the comp-sum losses
     "tests/test_comp_sum.py::test_exact_inner_infimum_against_direct_minimisation*",
     "tests/test_comp_sum.py::test_numeric_calibration_is_never_beaten_by_a_global_search*",

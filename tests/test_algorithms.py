@@ -1,4 +1,4 @@
-"""softlib.algorithms: the teaching versions of the three-pass, Two-Pass and online algorithms."""
+"""softlib.book.algorithms: the teaching versions of the three-pass, Two-Pass and online algorithms."""
 
 from decimal import Decimal, getcontext
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from softlib import algorithms as alg
+from softlib.book import algorithms as alg
 from softlib import reference
 
 RNG = np.random.default_rng(20260123)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import softlib
-from softlib import bench
+from softlib.book import bench
 
 
 def test_onnxruntime_callable_keeps_its_output_alive():

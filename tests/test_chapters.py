@@ -117,7 +117,7 @@ def test_chapter_cites_its_papers_from_the_bibliography(page):
 def test_interactive_figures_go_through_explore(page):
     code = "\n".join(cell.source for cell in notebook(page).cells if cell.cell_type == "code")
     assert "ipywidgets" not in code and "interact(" not in code, \
-        "make interactive figures with softlib.viz.explore, so that they also move in the built book"
+        "make interactive figures with softlib.book.viz.explore, so that they also move in the built book"
 
 
 def test_repository_links_in_the_pages_agree_with_the_config():

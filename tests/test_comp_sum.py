@@ -1,4 +1,5 @@
-"""softlib.theory.comp_sum: the comp-sum losses, their gradients, conditional risks and calibration."""
+"""softlib.chapters.theory.comp_sum: the comp-sum losses, their gradients, conditional risks and
+calibration."""
 
 import math
 
@@ -7,7 +8,7 @@ import pytest
 from scipy.optimize import minimize
 
 import softlib
-from softlib.theory import (
+from softlib.chapters.theory import (
     calibration_closed_form,
     calibration_envelope,
     calibration_numeric,
@@ -20,7 +21,7 @@ from softlib.theory import (
     h_consistency_bound,
     minimizability_gap,
 )
-from softlib.theory.comp_sum import _regret_predicting
+from softlib.chapters.theory.comp_sum import _regret_predicting
 
 TAUS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
 

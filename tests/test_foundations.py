@@ -1,13 +1,13 @@
-"""The Foundations part's helpers: softlib.theory.foundations and softlib.foundations_plots."""
+"""The Foundations part's helpers: softlib.chapters.theory.foundations and softlib.book.foundations_plots."""
 
 import numpy as np
 import pytest
 import scipy.special
 
 import softlib
-from softlib import foundations_plots as plots
-from softlib.theory import foundations as fd
-from softlib.viz import explore
+from softlib.book import foundations_plots as plots
+from softlib.chapters.theory import foundations as fd
+from softlib.book.viz import explore
 
 
 def test_entropies():

@@ -1,9 +1,10 @@
-"""softlib.theory.ghosts and softlib.theory.mlp: Taylor radii, exact ghosts, safe steps, slopes."""
+"""softlib.chapters.theory.ghosts and softlib.chapters.theory.mlp: Taylor radii, exact ghosts, safe steps,
+slopes."""
 
 import numpy as np
 import pytest
 
-from softlib.theory import (
+from softlib.chapters.theory import (
     batch_taylor_radius,
     binary_radius,
     ghost_radius,

@@ -13,9 +13,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Files kept in ruff's format (88 columns). The older modules predate the formatter: reformatting them
 # all at once would collide with everyone's branches, so files join this list as they are formatted.
 FORMATTED = [
+    "softlib/_moved.py",
+    "softlib/book/__init__.py",
+    "softlib/chapters/__init__.py",
     "softlib/testing.py",
     "tests/test_accuracy_defects.py",
     "tests/test_fuzz.py",
+    "tests/test_layout.py",
     "tests/test_lint.py",
     "tests/test_package.py",
     "tests/test_scipy_compat.py",

@@ -7,7 +7,7 @@ import pytest
 
 import softlib
 from softlib import losses as L
-from softlib import training_loops as tl
+from softlib.chapters import training_loops as tl
 
 RNG = np.random.default_rng(20260)
 
@@ -344,7 +344,7 @@ def test_float32_probabilities_and_ties():
 def test_figures_update_in_place():
     from matplotlib.figure import Figure
 
-    from softlib import losses_plots as LP
+    from softlib.book import losses_plots as LP
 
     z, y = rows(30, 10)
     draw = LP.reliability_figure(z, y, fitted=2.0)

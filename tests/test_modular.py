@@ -1,12 +1,13 @@
-"""softlib.modular: the data, hand-written gradients against finite differences, losses, AdamW, train."""
+"""softlib.chapters.modular: the data, hand-written gradients against finite differences, losses, AdamW,
+train."""
 
 import math
 
 import numpy as np
 import pytest
 
-from softlib import modular as mod
-from softlib.stability import collapse_gap
+from softlib.chapters import modular as mod
+from softlib.chapters.stability import collapse_gap
 
 
 def test_split_covers_every_pair_once():
@@ -173,8 +174,9 @@ def test_backward_with_precomputed_inputs_is_identical():
 
 
 def test_stablemax_loss_gradient_matches_stablemax_s_exactly():
-    # The loss computes s once for both branches; it must equal softlib.stability.stablemax_s bit for bit.
-    from softlib.stability import stablemax_s
+    # The loss computes s once for both branches; it must equal softlib.chapters.stability.stablemax_s
+    # bit for bit.
+    from softlib.chapters.stability import stablemax_s
 
     z = np.random.default_rng(2).normal(scale=50.0, size=(40, 9))
     y = np.arange(40) % 9

@@ -7,9 +7,9 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from softlib.moe import dselect_plots as dp  # noqa: E402
-from softlib.moe import multinomial_plots as mp  # noqa: E402
-from softlib.moe.gates import dselect_weights  # noqa: E402
+from softlib.book import moe_dselect_plots as dp  # noqa: E402
+from softlib.book import moe_multinomial_plots as mp  # noqa: E402
+from softlib.chapters.moe.gates import dselect_weights  # noqa: E402
 
 
 def test_dselect_figure_greys_the_exact_zeros():

@@ -1,9 +1,9 @@
-"""softlib.moe.em: EM recovers the truth, never lowers the likelihood, and refuses bad input."""
+"""softlib.chapters.moe.em: EM recovers the truth, never lowers the likelihood, and refuses bad input."""
 
 import numpy as np
 import pytest
 
-from softlib.moe import density_hellinger, fit_em, paper1_truth, start_near, topk_truth, voronoi_loss
+from softlib.chapters.moe import density_hellinger, fit_em, paper1_truth, start_near, topk_truth, voronoi_loss
 
 
 def test_em_recovers_paper1_truth_on_large_n():

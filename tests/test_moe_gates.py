@@ -1,10 +1,11 @@
-"""softlib.moe.gates: gate functions, DSelect-k, the temperature/activation Gaussian MoE and its fit."""
+"""softlib.chapters.moe.gates: gate functions, DSelect-k, the temperature/activation Gaussian MoE and its
+fit."""
 
 import numpy as np
 import pytest
 from scipy.optimize import check_grad
 
-from softlib.moe.gates import (
+from softlib.chapters.moe.gates import (
     GatedGaussianMoE, dselect_weights, fit_gated_gaussian, gate_logits, gate_probs, gated_parameter_errors,
     gated_replication, smooth_step, temperature_truth, topk_softmax, _negloglik_gated, _pack_gated,
 )

@@ -1,10 +1,10 @@
-"""softlib.moe.model: the Gaussian MoE density, its gate, sampling and bad input."""
+"""softlib.chapters.moe.model: the Gaussian MoE density, its gate, sampling and bad input."""
 
 import numpy as np
 import pytest
 from scipy import integrate
 
-from softlib.moe import GaussianMoE, density_hellinger, gate_weights, paper1_truth, topk_truth
+from softlib.chapters.moe import GaussianMoE, density_hellinger, gate_weights, paper1_truth, topk_truth
 
 
 def test_density_integrates_to_one_over_y():

@@ -1,10 +1,10 @@
-"""softlib.moe.multinomial: the model, its gradient, ML and EM fits, Voronoi losses."""
+"""softlib.chapters.moe.multinomial: the model, its gradient, ML and EM fits, Voronoi losses."""
 
 import numpy as np
 import pytest
 from scipy.optimize import check_grad
 
-from softlib.moe.multinomial import (
+from softlib.chapters.moe.multinomial import (
     MultinomialMoE, _Problem, _pack, fit_multinomial, multinomial_cells, multinomial_compensated_path,
     multinomial_fisher, multinomial_parameter_errors, multinomial_profile_kl, multinomial_replication,
     multinomial_split_point, multinomial_start_near, multinomial_truth, multinomial_voronoi_loss,

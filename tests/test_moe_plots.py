@@ -1,4 +1,4 @@
-"""softlib.moe.plots: the figures of the mixture-of-experts chapters draw, and their in-place
+"""softlib.book.moe_plots: the figures of the mixture-of-experts chapters draw, and their in-place
 updates give the same picture as a fresh draw."""
 
 import matplotlib
@@ -8,9 +8,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from softlib.moe import paper1_truth  # noqa: E402
-from softlib.moe.plots import (plot_gate_and_samples, plot_gate_rates,  # noqa: E402
-                               plot_parameter_rates, plot_ridge_gate, plot_ridge_likelihood)
+from softlib.chapters.moe import paper1_truth  # noqa: E402
+from softlib.book.moe_plots import (plot_gate_and_samples, plot_gate_rates,  # noqa: E402
+                                    plot_parameter_rates, plot_ridge_gate, plot_ridge_likelihood)
 
 
 def _make(slope):

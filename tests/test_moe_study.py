@@ -1,11 +1,13 @@
-"""softlib.moe.study: slopes of synthetic power laws, the convergence study and its cache keys."""
+"""softlib.chapters.moe.study: slopes of synthetic power laws, the convergence study and its cache keys."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from softlib.moe import convergence_study, loglog_slope, paper1_truth
-from softlib.moe import runner as runner_mod
-from softlib.moe import study as study_mod
+from softlib.chapters.moe import convergence_study, loglog_slope, paper1_truth
+from softlib.chapters.moe import runner as runner_mod
+from softlib.chapters.moe import study as study_mod
 
 
 def test_slope_of_noisy_power_laws():
@@ -61,6 +63,16 @@ def test_parallel_matches_serial(tmp_path):
 def test_default_cache_dir_is_under_build_in_the_repository():
     d = study_mod.default_cache_dir()
     assert d.name == "moe-cache" and d.parent.name == "_build"
+
+
+def test_default_cache_dir_from_another_folder(tmp_path, monkeypatch):
+    """Run from elsewhere, the studies still find the repository's cache from their own place in it
+    (softlib/chapters/moe/), unless SOFTLIB_CACHE_DIR names a folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(runner_mod.CACHE_ENV, raising=False)
+    assert study_mod.default_cache_dir() == Path(__file__).resolve().parents[1] / "_build" / "moe-cache"
+    monkeypatch.setenv(runner_mod.CACHE_ENV, str(tmp_path / "mine"))
+    assert study_mod.default_cache_dir() == tmp_path / "mine"
 
 
 def test_study_refuses_bad_input(tmp_path):

@@ -1,9 +1,11 @@
-"""softlib.moe.voronoi: the losses vanish at the truth, ignore gate translations, and grow with errors."""
+"""softlib.chapters.moe.voronoi: the losses vanish at the truth, ignore gate translations, and grow with
+errors."""
 
 import numpy as np
 import pytest
 
-from softlib.moe import parameter_errors, paper1_truth, start_near, topk_truth, voronoi_fit, voronoi_loss
+from softlib.chapters.moe import (parameter_errors, paper1_truth, start_near, topk_truth, voronoi_fit,
+                                  voronoi_loss)
 
 
 @pytest.mark.parametrize("kind", ["D1", "D2"])

@@ -6,7 +6,7 @@
 - every interactive figure (``explore(...)``) numbered and captioned through its cell's metadata
   (``mystnb.figure.caption`` and a ``name`` starting with ``fig-``), and described for readers who
   cannot see it (``alt=``);
-- no ``print(inspect.getsource(...))``: algorithms are shown with ``softlib.viz.show_source``;
+- no ``print(inspect.getsource(...))``: algorithms are shown with ``softlib.book.viz.show_source``;
 - the notebook committed in the form JupyterLab writes (tools/nbnormalize.py), so opening it in
   ``make lab`` does not mark it modified.
 
@@ -90,7 +90,7 @@ def test_interactive_figures_are_numbered_captioned_and_described(page):
 @pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
 def test_algorithms_are_shown_highlighted(page):
     printed = [where(i, c) for i, c in code_cells(page) if "print(inspect.getsource" in source(c)]
-    assert printed == [], (f"{page.source.name}: show code with softlib.viz.show_source(f), not "
+    assert printed == [], (f"{page.source.name}: show code with softlib.book.viz.show_source(f), not "
                            "print(inspect.getsource(f)):\n" + "\n".join(printed))
 
 

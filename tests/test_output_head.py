@@ -149,7 +149,7 @@ def test_bad_inputs():
 
 
 def test_plot_fourier_fit_updates_in_place():
-    from softlib.viz import explore
+    from softlib.book.viz import explore
 
     truth = oh.bimodal_bin_probs(20)
     counts = np.bincount(np.random.default_rng(0).choice(20, size=100, p=truth), minlength=20).astype(float)

@@ -185,7 +185,7 @@ def test_sqnr():
 
 
 def test_plot_quantised_softmax_updates_in_place():
-    from softlib.viz import explore
+    from softlib.book.viz import explore
 
     p = softlib.softmax(np.random.default_rng(0).normal(size=(40, 64)))
     frames = {}

@@ -1,5 +1,5 @@
-"""The figures of the Sampling part: softlib.sampling_plots and the plot functions of
-softlib.soft_thinking (interactive ones redraw in place, static ones label their axes)."""
+"""The figures of the Sampling part: softlib.book.sampling_plots and the plot functions of
+softlib.chapters.soft_thinking (interactive ones redraw in place, static ones label their axes)."""
 
 import matplotlib
 
@@ -9,9 +9,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from softlib import sampling_plots as sp  # noqa: E402
-from softlib import soft_thinking as st  # noqa: E402
-from softlib.viz import explore  # noqa: E402
+from softlib.book import sampling_plots as sp  # noqa: E402
+from softlib.chapters import soft_thinking as st  # noqa: E402
+from softlib.book.viz import explore  # noqa: E402
 
 
 def _reader():

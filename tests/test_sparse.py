@@ -10,7 +10,7 @@ import scipy.optimize
 import scipy.special
 
 import softlib
-from softlib.theory import foundations as fd
+from softlib.chapters.theory import foundations as fd
 
 RESULTS = {}
 

@@ -1,11 +1,12 @@
-"""softlib.stability: collapse thresholds, collapse and zero-loss fractions, StableMax, ⊥Grad, bfloat16."""
+"""softlib.chapters.stability: collapse thresholds, collapse and zero-loss fractions, StableMax, ⊥Grad,
+bfloat16."""
 
 import math
 
 import numpy as np
 import pytest
 
-from softlib import stability as st
+from softlib.chapters import stability as st
 
 
 @pytest.mark.parametrize("precision, bits", [("float16", 11), ("float32", 24), ("float64", 53)])

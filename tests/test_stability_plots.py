@@ -10,9 +10,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import softlib  # noqa: E402
-from softlib import stability as st  # noqa: E402
-from softlib import stability_plots as sp  # noqa: E402
-from softlib.modular import softmax_cross_entropy  # noqa: E402
+from softlib.chapters import stability as st  # noqa: E402
+from softlib.book import stability_plots as sp  # noqa: E402
+from softlib.chapters.modular import softmax_cross_entropy  # noqa: E402
 
 
 def test_compiled_stablemax_agrees_with_the_numpy_definitions():

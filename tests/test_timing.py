@@ -1,9 +1,9 @@
-"""softlib.timing: the structure of the chapters' quick measurements (never their speed)."""
+"""softlib.book.timing: the structure of the chapters' quick measurements (never their speed)."""
 
 import numpy as np
 import pytest
 
-from softlib import timing
+from softlib.book import timing
 
 
 def test_time_in_turns_runs_every_function_in_every_round():

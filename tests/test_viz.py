@@ -1,4 +1,4 @@
-"""softlib.viz.explore: the kernel-free frames, the live redraw, and when the frames are computed."""
+"""softlib.book.viz.explore: the kernel-free frames, the live redraw, and when the frames are computed."""
 
 import base64
 import io
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from softlib.viz import (BOOK_BUILD_ENV, MIN_FONT_PT, book_style, explore, panels, redraw_report,
-                         show_source, table)
+from softlib.book.viz import (BOOK_BUILD_ENV, MIN_FONT_PT, book_style, explore, panels,
+                              redraw_report, show_source, table)
 
 
 def draw(fig, scale, style="-"):

@@ -12,8 +12,9 @@ The API of the part "Softmax in attention" of the book::
 Modules: :mod:`~softlib.attention.core` (``attention``, ``blockwise_attention``),
 :mod:`~softlib.attention.recurrent` (Taylor features and the normalised linear recurrence),
 :mod:`~softlib.attention.softmax_free` (sigmoid, softplus, Gaussian kernel and Nystrom),
-:mod:`~softlib.attention.depth` (rank collapse, shaped attention, Sinkhorn),
-:mod:`~softlib.attention.plots` (the chapters' figures), :mod:`~softlib.attention.bench`.
+:mod:`~softlib.attention.depth` (rank collapse, shaped attention, Sinkhorn). The chapters' figures
+and the benchmark are book support: :mod:`softlib.book.attention_plots`,
+:mod:`softlib.book.attention_bench`.
 """
 
 from .core import KINDS, attention, blockwise_attention, blockwise_trace

@@ -12,9 +12,10 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import expit
 
 from .._dispatch import core as _core
+
+# SciPy is imported inside the functions that use it: importing softlib needs NumPy alone.
 
 __all__ = ["KINDS", "attention", "blockwise_attention", "blockwise_trace", "check_qkv"]
 
@@ -163,6 +164,8 @@ def attention(q, k, v, kind="softmax", *, scale=None, bias=None, causal=False):
             w = e / np.sum(e, axis=-1, keepdims=True)
             w = np.where(empty, 0, w)
         elif kind == "sigmoid":
+            from scipy.special import expit
+
             w = expit(s)
             if mask is not None:
                 w = np.where(mask, w, 0)

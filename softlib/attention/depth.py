@@ -15,7 +15,8 @@ The model simulated here (random weights, no training, no MLP blocks): m tokens 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp, softmax
+
+# SciPy is imported inside the functions that use it: importing softlib needs NumPy alone.
 
 __all__ = ["initial_tokens", "token_correlation", "mean_correlation", "simulate_depth", "shaped_attention",
            "sinkhorn", "sinkhorn_sweeps"]
@@ -72,6 +73,8 @@ def shaped_attention(s, tau, causal=False):
     >>> np.allclose(a.sum(axis=1), 1), np.allclose(np.triu(a, 1), 0)
     (True, True)
     """
+    from scipy.special import softmax
+
     s = np.asarray(s, float) / tau
     m = s.shape[-1]
     eye = np.eye(m)
@@ -120,6 +123,8 @@ def simulate_depth(kind, *, width, depth, tokens=8, rho=0.2, lam2=0.5, tau0=1.0,
     """
     if kind not in ("standard", "shaped"):
         raise ValueError(f"kind must be 'standard' or 'shaped', got {kind!r}")
+    from scipy.special import softmax
+
     seeds = list(seeds)
     rngs = [np.random.default_rng(s) for s in seeds]
     x = np.stack([initial_tokens(tokens, width, rho, r) for r in rngs])
@@ -166,6 +171,8 @@ def sinkhorn(logits, *, tol=None, max_iter=10000, return_history=False):
     >>> bool(np.allclose(p.sum(0), 1) and np.allclose(p.sum(1), 1)), sweeps < 100
     (True, True)
     """
+    from scipy.special import logsumexp
+
     z = np.asarray(logits)
     if z.ndim != 2 or z.shape[0] != z.shape[1]:
         raise ValueError(f"logits must be a square matrix, got shape {z.shape}")

@@ -16,9 +16,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.special import ndtri
 
 from .core import attention
+
+# SciPy is imported inside the functions that use it: importing softlib needs NumPy alone.
 
 __all__ = ["sigmoid_row_sums", "signal_keys", "signal_weight", "signal_weights", "lssa_weights", "reweight",
            "gaussian_kernel", "newton_pinv", "nystrom", "pool_landmarks", "smooth_tokens",
@@ -297,6 +298,8 @@ def statistical_topk_threshold(x, k, axis=-1):
     d = x.shape[axis]
     if not isinstance(k, numbers.Integral) or not 0 < k < d:
         raise ValueError(f"k must be an integer with 0 < k < {d}, got {k!r}")
+    from scipy.special import ndtri
+
     mu = x.mean(axis=axis, keepdims=True)
     sd = x.std(axis=axis, keepdims=True)
     return mu + sd * ndtri(1 - k / d)

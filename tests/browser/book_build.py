@@ -10,7 +10,7 @@
 
 ``python tests/browser/book_build.py report CACHE``
     After the build: each page's execution time (as cached), its interactive figures with their
-    redraw times (measured while their frames were rendered, see softlib.viz) and its weight.
+    redraw times (measured while their frames were rendered, see softlib.book.viz) and its weight.
 """
 
 from __future__ import annotations
