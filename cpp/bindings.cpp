@@ -105,6 +105,19 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
         run_elementwise(Op::log_stablemax, x, out, 0, threads, table_named(isa));
       },
       py::arg("x"), py::arg("out"), py::arg("threads") = 0, py::arg("isa") = "");
+  // softlib.ops' fast path: the output (new, or out), or None when the call needs the general path.
+  m.def("softmax_fast", [](const py::array& x, const py::object& out, int threads) {
+    return fast_elementwise(Op::softmax, x, out, threads);
+  });
+  m.def("log_softmax_fast", [](const py::array& x, const py::object& out, int threads) {
+    return fast_elementwise(Op::log_softmax, x, out, threads);
+  });
+  m.def("stablemax_fast", [](const py::array& x, const py::object& out, int threads) {
+    return fast_elementwise(Op::stablemax, x, out, threads);
+  });
+  m.def("log_stablemax_fast", [](const py::array& x, const py::object& out, int threads) {
+    return fast_elementwise(Op::log_stablemax, x, out, threads);
+  });
   m.def(
       "softmax_topk",
       [](const py::array& x, std::size_t k, py::array probs, py::array indices, int threads, const std::string& isa) {

@@ -557,41 +557,46 @@ typename S::V extexp_n(typename S::V x) {  // round(x log2 e) with one rounding 
   using C = ExpConstants<typename S::T>;
   return S::sub(S::fma(x, S::set(C::log2e), S::set(C::round_magic)), S::set(C::round_magic));
 }
+// exp(v_u) 2^-e for the first k <= K vectors, in place, step by step across them: each step's k
+// operations are independent, so the ~50-cycle chain of one exponential (reduction, polynomial,
+// scaling) overlaps the others'. `wide`: v clamped and the general ldexp (see raddstoreextexp).
+template <class S, bool wide, std::size_t K>
+void extexp_terms(typename S::V (&v)[K], std::size_t k, typename S::V ve) {
+  using T = typename S::T;
+  using V = typename S::V;
+  using C = ExpConstants<T>;
+  const V one = S::set(T(1));
+  V nv[K], r[K], q[K];
+  for (std::size_t u = 0; u < k; ++u) {
+    if constexpr (wide) v[u] = S::max(S::set(ExtExpLimits<T>::clamp), v[u]);  // NaN kept (2nd operand)
+    nv[u] = extexp_n<S>(v[u]);
+  }
+  for (std::size_t u = 0; u < k; ++u) r[u] = S::fma(nv[u], S::set(-C::ln2_hi), v[u]);
+  for (std::size_t u = 0; u < k; ++u) r[u] = S::fma(nv[u], S::set(-C::ln2_lo), r[u]);
+  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(S::set(C::c6), r[u], S::set(C::c5));
+  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c4));
+  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c3));
+  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c2));
+  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], one);
+  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], one);
+  for (std::size_t u = 0; u < k; ++u) {
+    if constexpr (wide) {
+      v[u] = S::ldexp(q[u], S::sub(nv[u], ve));
+    } else {
+      v[u] = S::ldexp_normal(q[u], S::sub(nv[u], ve));
+    }
+  }
+}
+
 template <class S, bool wide>
 double raddstoreextexp(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T e) {
   using T = typename S::T;
   using V = typename S::V;
-  using E = Exp<S>;
-  using L = ExtExpLimits<T>;
-  using C = ExpConstants<T>;
   constexpr std::size_t W = S::W;
   constexpr std::size_t K = 2 * U;  // vectors in flight, their steps interleaved
   constexpr std::size_t block = 256 * K * W;  // 256 terms a lane between flushes to double
-  const V ve = S::set(e), clamp = S::set(L::clamp), one = S::set(T(1));
-  // K exponentials step by step across the vectors: each step's K operations are independent, so the
-  // ~50-cycle chain of one exponential (reduction, polynomial, scaling) overlaps K - 1 others.
-  auto terms = [&](V(&v)[K], std::size_t k) {
-    V nv[K], r[K], q[K];
-    for (std::size_t u = 0; u < k; ++u) {
-      if constexpr (wide) v[u] = S::max(clamp, v[u]);  // NaN kept (max returns its 2nd operand)
-      nv[u] = extexp_n<S>(v[u]);
-    }
-    for (std::size_t u = 0; u < k; ++u) r[u] = S::fma(nv[u], S::set(-C::ln2_hi), v[u]);
-    for (std::size_t u = 0; u < k; ++u) r[u] = S::fma(nv[u], S::set(-C::ln2_lo), r[u]);
-    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(S::set(C::c6), r[u], S::set(C::c5));
-    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c4));
-    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c3));
-    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c2));
-    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], one);
-    for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], one);
-    for (std::size_t u = 0; u < k; ++u) {
-      if constexpr (wide) {
-        v[u] = S::ldexp(q[u], S::sub(nv[u], ve));
-      } else {
-        v[u] = S::ldexp_normal(q[u], S::sub(nv[u], ve));
-      }
-    }
-  };
+  const V ve = S::set(e);
+  auto terms = [&](V(&v)[K], std::size_t k) { extexp_terms<S, wide, K>(v, k, ve); };
   double total = 0.0;
   for (std::size_t b = 0; b < n; b += block) {
     const std::size_t end = std::min(n, b + block);
@@ -641,6 +646,46 @@ void vscale2(typename S::T* y, std::size_t n, typename S::T c_hi, typename S::T 
   }
   for (; i + W <= n; i += W) S::store(y + i, f(S::load(y + i)));
   if (i < n) S::store_tail(y + i, n - i, f(S::load_tail(y + i, n - i, 0)));
+}
+
+// --------------------------------------------------------------------------------- softmax_short
+// The float32 three-pass kernel for a row of at most K = 4 vectors, held in registers: one read, one
+// write, no loops (k = the row's vector count, a template argument). The lanes past the row read as
+// x[0] (they move neither max nor min) and are zeroed before the sum. false: the row needs the
+// general kernels (a non-finite or |max| > ExtExpLimits::direct row).
+template <class S, std::size_t k>
+bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
+  using T = typename S::T;
+  using V = typename S::V;
+  using L = ExtExpLimits<T>;
+  constexpr std::size_t W = S::W;
+  const std::size_t tail = n - (k - 1) * W;  // 1..W lanes in the last vector
+  V v[k];
+  for (std::size_t u = 0; u + 1 < k; ++u) v[u] = S::load(x + u * W);
+  v[k - 1] = S::load_tail(x + (k - 1) * W, tail, x[0]);
+  V hi = v[0], lo = v[0];
+  for (std::size_t u = 1; u < k; ++u) {
+    hi = S::max(hi, v[u]);
+    lo = S::min(lo, v[u]);
+  }
+  const T m = hmax<S>(hi), mn = -hmax<S>(S::sub(S::set(T(0)), lo));
+  if (!(std::fabs(m) <= L::direct)) return false;  // NaN, +-inf or beyond the direct range
+  const V ve = extexp_n<S>(S::set(m));
+  if (mn >= m - L::narrow) {
+    extexp_terms<S, false, k>(v, k, ve);
+  } else {
+    extexp_terms<S, true, k>(v, k, ve);
+  }
+  v[k - 1] = S::tail_zero(v[k - 1], tail);
+  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
+  for (std::size_t u = 0; u < k; ++u) S::acc_add(acc[u % 2], v[u]);
+  const double s = acc_total<S>(acc);
+  if (!std::isfinite(s)) return false;  // a NaN the max did not show
+  const double c = 1.0 / s;
+  const V vh = S::set(T(c)), vl = S::set(T(c - double(T(c))));
+  for (std::size_t u = 0; u + 1 < k; ++u) S::store(y + u * W, S::fma(v[u], vh, S::mul(v[u], vl)));
+  S::store_tail(y + (k - 1) * W, tail, S::fma(v[k - 1], vh, S::mul(v[k - 1], vl)));
+  return true;
 }
 
 // ------------------------------------------------------------------------------------ vsubtract2

@@ -34,7 +34,7 @@ constexpr int auto_choice = -1;
 //   12 bytes per element, three_pass moves 20); the log ops and logsumexp need only the
 //   log-normaliser, from the online (m, d) pass, which reads the row once.
 // - The portable path is bound by its scalar arithmetic everywhere: softmax is three_pass there.
-// Measured with softlib.bench (AVX-512, float32, one thread): see softlib.ops.auto_algorithm.
+// Measured with softlib.book.bench (AVX-512, float32, one thread): see softlib.ops.auto_algorithm.
 constexpr std::size_t in_cache_row_bytes = std::size_t(1) << 19;
 constexpr Algorithm auto_algorithm(Op op, std::size_t n, std::size_t itemsize, Isa isa) {
   if (2 * n * itemsize <= in_cache_row_bytes) return three_pass;

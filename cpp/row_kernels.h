@@ -61,6 +61,7 @@ struct RowKernels {
   // --- softmax
   static void softmax_three_pass(const T* x, T* y, std::size_t n) {
     if constexpr (sizeof(T) == 4 && !mk::is_plain<S>::value) {
+      if (n <= 4 * S::W && short_row(x, y, n)) return;
       const mk::MinMax<S> r = mk::rminmax<S>(x, n);
       if (!std::isfinite(r.max)) return fill_nan(y, n);
       if (std::fabs(r.max) <= mk::ExtExpLimits<T>::direct) return softmax_three_pass_extexp(x, y, n, r);
@@ -69,6 +70,15 @@ struct RowKernels {
       const T m = mk::rmax<S>(x, n);
       if (!std::isfinite(m)) return fill_nan(y, n);
       softmax_three_pass_classic(x, y, n, m);
+    }
+  }
+  // Rows of up to 4 vectors in registers (microkernels.h, softmax_short); false: the general path.
+  static bool short_row(const T* x, T* y, std::size_t n) {
+    switch ((n + S::W - 1) / S::W) {
+      case 1: return mk::softmax_short<S, 1>(x, y, n);
+      case 2: return mk::softmax_short<S, 2>(x, y, n);
+      case 3: return mk::softmax_short<S, 3>(x, y, n);
+      default: return mk::softmax_short<S, 4>(x, y, n);
     }
   }
   // float32 rows (|max| <= 1024): exp(x) 2^-e stored while summed (microkernels.h, raddstoreextexp),

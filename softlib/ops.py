@@ -37,6 +37,8 @@ from ._dispatch import core
 #: Every accepted value of ``algorithm``.
 ALGORITHMS = ("auto", "three_pass", "three_pass_recompute", "two_pass", "online", "reference")
 _KERNEL_INDEX = {name: i for i, name in enumerate(core.algorithms())} if core is not None else {}
+_FAST = {name: getattr(core, f"{name}_fast") for name in ("softmax", "log_softmax", "stablemax", "log_stablemax")
+         } if core is not None else {}
 _LONGDOUBLE = np.dtype(np.longdouble)
 _HAS_LONGDOUBLE = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
@@ -250,7 +252,7 @@ def auto_algorithm(n: int, rows: int, dtype, path: str | None = None, op: str = 
       take ``online``, whose (m, d) pass reads the row once;
     - the portable path is bound by its scalar arithmetic everywhere: softmax is ``three_pass`` there.
 
-    Measured with ``python -m softlib.bench`` (AVX-512 path, float32, one thread, the machine shared,
+    Measured with ``python -m softlib.book.bench`` (AVX-512 path, float32, one thread, the machine shared,
     so ratios only): at 4096x128 three_pass 1.15, two_pass 1.42, online 2.02 ns/element; at
     1x2^26 (a 256 MiB row) three_pass 4.00, two_pass 3.45, online 3.04.
 
@@ -297,22 +299,16 @@ def _fast_rows(x, axis) -> bool:
 
 def _elementwise(name: str, x, axis, algorithm: str, out, threads):
     """Shared body of softmax and log_softmax (and the StableMax pair): same shape in, same shape out."""
-    # The fast path: a few attribute checks, one allocation and the kernel (about 1 us of Python).
-    # A preallocated `out` takes it too when it is a C-contiguous array of x's shape and dtype that is
-    # x itself or does not overlap it (the kernels work in place, row for row), as does an int threads.
-    if (algorithm == "auto" and core is not None and _fast_rows(x, axis)
+    # The fast path: the common call (a float32/float64 ndarray along its last axis, out None or a
+    # separate array of its shape and dtype, x itself included) goes straight to the core, which
+    # checks the rest (contiguity, dtype, overlap) and returns None when the general path is needed.
+    if (algorithm == "auto" and core is not None and type(x) is np.ndarray
+            and (axis == -1 or (type(axis) is int and axis == x.ndim - 1))
             and (threads is None or (type(threads) is int and threads >= 1))
-            and (out is None or (type(out) is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
-                                 and out.flags.c_contiguous and out.flags.writeable
-                                 and (out is x or not np.may_share_memory(out, x))))):
-        n = x.shape[-1]
-        y = np.empty_like(x) if out is None else out
-        nthreads = 0 if threads is None else threads
-        if name == "softmax" or name == "log_softmax":  # algorithm -1: the core's auto rule
-            getattr(core, name)(x.reshape(-1, n), y.reshape(-1, n), -1, nthreads)
-        else:
-            getattr(core, name)(x.reshape(-1, n), y.reshape(-1, n), nthreads)
-        return y
+            and (out is None or type(out) is np.ndarray)):
+        y = _FAST[name](x, out, 0 if threads is None else threads)
+        if y is not None:
+            return y
     _check_algorithm(algorithm)
     x, back = _to_numpy(x)
     x, result, nthreads = _prepare(name, x, threads)

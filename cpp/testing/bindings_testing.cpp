@@ -5,7 +5,7 @@
 //   run_kernel(name, x, out)   one named kernel of cpp/kernel_list.h alone (tests/test_kernels.py)
 //   exp, row_max               one path's exp and max kernels alone
 //   exp_f32_ulp_scan           every float32 through the exp kernels (tests/test_accuracy.py)
-//   softmax_plain              float32 softmax without the accuracy devices (softlib.bench)
+//   softmax_plain              float32 softmax without the accuracy devices (softlib.book.bench)
 #include <cstring>
 
 #include "bindings_common.h"

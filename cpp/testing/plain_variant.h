@@ -1,6 +1,6 @@
 // For measurement only: the float32 kernels without issue 3's two accuracy devices, to price them.
 // Plain<S> is S with x - max formed in one rounding (no TwoSum) and the normaliser accumulated in
-// float lanes (no double). softlib.bench times these against the real kernels; nothing else uses them.
+// float lanes (no double). softlib.book.bench times these against the real kernels; nothing else uses them.
 #pragma once
 
 #include <cstddef>
