@@ -7,8 +7,10 @@
 // Accuracy devices, shared by all of them (issue 3's two traps):
 // - x - m is formed with TwoSum: hi = fl(x - m) and lo = (x - m) - hi exactly; lo joins the reduced
 //   argument, so the rounding of x - m (up to |x - m| * 2^-24) never reaches the exponential.
+//   (The float32 three-pass kernel avoids x - m altogether: it reduces x itself, raddstoreextexp.)
 // - the normaliser is accumulated in double lanes (float data) or in compensated hi + lo double lanes
 //   (double data), so its error does not grow with the row length.
+//   (Or in float lanes whose every addition's error is carried exactly: SeededSum.)
 #pragma once
 
 #include <algorithm>
@@ -32,6 +34,13 @@ template <class S, class = void>
 struct is_plain : std::false_type {};
 template <class S>
 struct is_plain<S, std::void_t<decltype(S::plain)>> : std::bool_constant<S::plain> {};
+
+// S::ldexp_is_one_instruction (AVX-512's scalef): the wide-range exponential costs nothing extra.
+template <class S, class = void>
+struct wide_is_free : std::false_type {};
+template <class S>
+struct wide_is_free<S, std::void_t<decltype(S::ldexp_is_one_instruction)>>
+    : std::bool_constant<S::ldexp_is_one_instruction> {};
 
 // ---------------------------------------------------------------------------------------------- exp
 template <class S>
@@ -557,11 +566,11 @@ typename S::V extexp_n(typename S::V x) {  // round(x log2 e) with one rounding 
   using C = ExpConstants<typename S::T>;
   return S::sub(S::fma(x, S::set(C::log2e), S::set(C::round_magic)), S::set(C::round_magic));
 }
-// exp(v_u) 2^-e for the first k <= K vectors, in place, step by step across them: each step's k
+// exp(v_u) 2^-e for the k <= K vectors at v, in place, step by step across them: each step's k
 // operations are independent, so the ~50-cycle chain of one exponential (reduction, polynomial,
 // scaling) overlaps the others'. `wide`: v clamped and the general ldexp (see raddstoreextexp).
 template <class S, bool wide, std::size_t K>
-void extexp_terms(typename S::V (&v)[K], std::size_t k, typename S::V ve) {
+void extexp_terms(typename S::V* v, std::size_t k, typename S::V ve) {
   using T = typename S::T;
   using V = typename S::V;
   using C = ExpConstants<T>;
@@ -603,6 +612,14 @@ double raddstoreextexp(const typename S::T* x, typename S::T* y, std::size_t n, 
     SeededSum<S> acc[2] = {SeededSum<S>(T(2)), SeededSum<S>(T(2))};
     std::size_t i = b;
     for (; i + K * W <= end; i += K * W) {
+      // The next row (rows are usually back to back): its x for the next first pass, its y for the
+      // writes, fetched while this row computes (prefetches never fault, past the array included).
+      if constexpr (K * W * sizeof(T) >= 64) {
+        for (std::size_t off = 0; off < K * W; off += 64 / sizeof(T)) {
+          __builtin_prefetch(x + n + i + off, 0);
+          __builtin_prefetch(y + n + i + off, 1);
+        }
+      }
       V v[K];
       for (std::size_t u = 0; u < K; ++u) v[u] = S::load(x + i + u * W);
       terms(v, K);
@@ -649,10 +666,11 @@ void vscale2(typename S::T* y, std::size_t n, typename S::T c_hi, typename S::T 
 }
 
 // --------------------------------------------------------------------------------- softmax_short
-// The float32 three-pass kernel for a row of at most K = 4 vectors, held in registers: one read, one
-// write, no loops (k = the row's vector count, a template argument). The lanes past the row read as
-// x[0] (they move neither max nor min) and are zeroed before the sum. false: the row needs the
-// general kernels (a non-finite or |max| > ExtExpLimits::direct row).
+// The float32 three-pass kernel for a row of at most 8 vectors, held in registers: one read, one
+// write, no loops (k = the row's vector count, a template argument; the exponentials four at a
+// time). The lanes past the row read as x[0] (they move neither max nor min) and are zeroed before the
+// sum; the next row is prefetched meanwhile. false: the row needs the general kernels (a non-finite
+// or |max| > ExtExpLimits::direct row).
 template <class S, std::size_t k>
 bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
   using T = typename S::T;
@@ -660,21 +678,28 @@ bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
   using L = ExtExpLimits<T>;
   constexpr std::size_t W = S::W;
   const std::size_t tail = n - (k - 1) * W;  // 1..W lanes in the last vector
+  if constexpr (W * sizeof(T) >= 64) {
+    for (std::size_t u = 0; u < k; ++u) {
+      __builtin_prefetch(x + n + u * W, 0);
+      __builtin_prefetch(y + n + u * W, 1);
+    }
+  }
   V v[k];
   for (std::size_t u = 0; u + 1 < k; ++u) v[u] = S::load(x + u * W);
   v[k - 1] = S::load_tail(x + (k - 1) * W, tail, x[0]);
   V hi = v[0], lo = v[0];
   for (std::size_t u = 1; u < k; ++u) {
     hi = S::max(hi, v[u]);
-    lo = S::min(lo, v[u]);
+    if constexpr (!wide_is_free<S>::value) lo = S::min(lo, v[u]);
   }
-  const T m = hmax<S>(hi), mn = -hmax<S>(S::sub(S::set(T(0)), lo));
+  const T m = hmax<S>(hi);
+  const T mn = wide_is_free<S>::value ? m : -hmax<S>(S::sub(S::set(T(0)), lo));
   if (!(std::fabs(m) <= L::direct)) return false;  // NaN, +-inf or beyond the direct range
   const V ve = extexp_n<S>(S::set(m));
-  if (mn >= m - L::narrow) {
-    extexp_terms<S, false, k>(v, k, ve);
-  } else {
+  if (wide_is_free<S>::value || !(mn >= m - L::narrow)) {
     extexp_terms<S, true, k>(v, k, ve);
+  } else {
+    extexp_terms<S, false, k>(v, k, ve);
   }
   v[k - 1] = S::tail_zero(v[k - 1], tail);
   typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};

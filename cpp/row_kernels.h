@@ -1,6 +1,8 @@
 // The row algorithms, composed from the microkernels, and the table of one code path.
 //
 //   three_pass            rmax; y = exp(x - m) stored while summed; y *= 1/s           (XNNPACK's operator)
+//                         float32: y = exp(x) 2^-e, e the max's binary exponent (no x - m, no
+//                         rescaling), rows of <= 8 vectors in registers; the next row prefetched
 //   three_pass_recompute  rmax; s = sum exp(x - m); y = exp(x - m) / s
 //   two_pass              (s, e) = sum of (p, n) pairs; y = p 2^(n - e) / s             (Dukhan & Ablavatski)
 //   online                (m, d) in one pass; y = exp(x - m) / d                        (Milakov & Gimelshein)
@@ -61,8 +63,11 @@ struct RowKernels {
   // --- softmax
   static void softmax_three_pass(const T* x, T* y, std::size_t n) {
     if constexpr (sizeof(T) == 4 && !mk::is_plain<S>::value) {
-      if (n <= 4 * S::W && short_row(x, y, n)) return;
-      const mk::MinMax<S> r = mk::rminmax<S>(x, n);
+      if (n <= 8 * S::W && short_row(x, y, n)) return;
+      // The min picks the narrow variant; with a one-instruction ldexp the wide one costs the same.
+      const mk::MinMax<S> r = mk::wide_is_free<S>::value
+                                  ? mk::MinMax<S>{-std::numeric_limits<T>::infinity(), mk::rmax<S>(x, n)}
+                                  : mk::rminmax<S>(x, n);
       if (!std::isfinite(r.max)) return fill_nan(y, n);
       if (std::fabs(r.max) <= mk::ExtExpLimits<T>::direct) return softmax_three_pass_extexp(x, y, n, r);
       return softmax_three_pass_classic(x, y, n, r.max);
@@ -72,13 +77,17 @@ struct RowKernels {
       softmax_three_pass_classic(x, y, n, m);
     }
   }
-  // Rows of up to 4 vectors in registers (microkernels.h, softmax_short); false: the general path.
+  // Rows of up to 8 vectors in registers (microkernels.h, softmax_short); false: the general path.
   static bool short_row(const T* x, T* y, std::size_t n) {
     switch ((n + S::W - 1) / S::W) {
       case 1: return mk::softmax_short<S, 1>(x, y, n);
       case 2: return mk::softmax_short<S, 2>(x, y, n);
       case 3: return mk::softmax_short<S, 3>(x, y, n);
-      default: return mk::softmax_short<S, 4>(x, y, n);
+      case 4: return mk::softmax_short<S, 4>(x, y, n);
+      case 5: return mk::softmax_short<S, 5>(x, y, n);
+      case 6: return mk::softmax_short<S, 6>(x, y, n);
+      case 7: return mk::softmax_short<S, 7>(x, y, n);
+      default: return mk::softmax_short<S, 8>(x, y, n);
     }
   }
   // float32 rows (|max| <= 1024): exp(x) 2^-e stored while summed (microkernels.h, raddstoreextexp),

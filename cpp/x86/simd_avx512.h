@@ -15,6 +15,9 @@ struct F32 {
   using V = __m512;
   static constexpr std::size_t W = 16;
   static constexpr const char* isa = "avx512";
+  // ldexp is one instruction (scalef) whatever the exponent: the kernels' wide-range variants cost
+  // no more than their narrow ones, so they need not look for the row's min.
+  static constexpr bool ldexp_is_one_instruction = true;
 
   static __mmask16 tail_mask(std::size_t k) { return static_cast<__mmask16>((1u << k) - 1u); }
   static V load(const T* p) { return _mm512_loadu_ps(p); }
