@@ -93,11 +93,9 @@ struct RowKernels {
   // float32 rows (|max| <= 1024): exp(x) 2^-e stored while summed (microkernels.h, raddstoreextexp),
   // then one multiplication by 1/s carried to 48 bits.
   static void softmax_three_pass_extexp(const T* x, T* y, std::size_t n, mk::MinMax<S> r) {
-    T ev[S::W];
-    S::to_array(mk::extexp_n<S>(S::set(r.max)), ev);  // the max's own n, by the kernel's arithmetic
+    const T e = max_exponent(r.max);
     const bool narrow = r.min >= r.max - mk::ExtExpLimits<T>::narrow;  // false for a NaN min
-    const double s =
-        narrow ? mk::raddstoreextexp<S, false>(x, y, n, ev[0]) : mk::raddstoreextexp<S, true>(x, y, n, ev[0]);
+    const double s = narrow ? mk::raddstoreextexp<S, false>(x, y, n, e) : mk::raddstoreextexp<S, true>(x, y, n, e);
     if (!std::isfinite(s)) return fill_nan(y, n);
     const double c = 1.0 / s;
     const T c_hi = T(c);
@@ -159,7 +157,35 @@ struct RowKernels {
     const double t = mk::raddexpminusmax<S>(x, i, tm) + mk::raddexpminusmax<S>(x + i + 1, n - i - 1, tm);
     return std::log1p(t);
   }
-  static LogZ log_z_three_pass(const T* x, std::size_t n) {
+  // The log-normaliser of the three-pass algorithms: the max, then sum exp(x - m) (log_z_classic).
+  // (The float32 softmax's pass from x itself, with log Z = e ln 2 + log s, would need s >= 4, as the
+  // Two-Pass normaliser does: rows of 128 logits are mostly below, and paid a wasted pass: measured
+  // 1.3 ns an element against 1.0.)
+  static LogZ log_z_three_pass(const T* x, std::size_t n) { return log_z_classic(x, n); }
+  // The max's own n = round(max log2 e), by the kernels' arithmetic (every entry's n is at most it).
+  static T max_exponent(T m) {
+    T ev[S::W];
+    S::to_array(mk::extexp_n<S>(S::set(m)), ev);
+    return ev[0];
+  }
+  // The Two-Pass normaliser's rows: below this s, a row may be dominated by its max (log_z_two_pass).
+  static constexpr double two_pass_s_min = 4.0;
+  // log Z = e ln 2 + log s as hi + lo, e ln 2 = e ln2_hi (exact) + e ln2_lo. The max is at most
+  // (e + 1/2) ln 2, so for s >= 4 d = sum / e^max >= s / sqrt 2 > 2.8: every log-probability is below -1.
+  static LogZ log_z_of_pair(double s, double e) {
+    using C = ExpConstants<double>;
+    const double e_hi = e * C::ln2_hi;
+    const double rest = e * C::ln2_lo + std::log(s);
+    if constexpr (sizeof(T) == 4) {
+      const double v = e_hi + rest;  // |e| <= 2800: v keeps 2^-40 of rest
+      const double hi = double(T(v));
+      return {hi, (e_hi - hi) + rest, true};
+    } else {
+      return {e_hi, rest, true};
+    }
+  }
+  // The max, then sum exp(x - m) with x - m carried exactly (TwoSum).
+  static LogZ log_z_classic(const T* x, std::size_t n) {
     const T m = mk::rmax<S>(x, n);
     if (!std::isfinite(m)) return {0, 0, false};
     if constexpr (sizeof(T) == 8) {
@@ -183,25 +209,13 @@ struct RowKernels {
   static LogZ log_z_two_pass(const T* x, std::size_t n) {
     const mk::ExtExpSum p = mk::raddextexp<S>(x, n);
     // s small: the row may be dominated by one entry (log d near 0), which e ln 2 + log s cannot give
-    // relative to itself (nor always >= the max): such rows take the three-pass normaliser.
+    // relative to itself (nor always >= the max): such rows take the TwoSum normaliser.
     // The terms p 2^(n - e) carry the exp kernel's rounding (no term is exactly 1, unlike exp(max -
     // max)), so log s is off by about an ULP of 1 (2^-23 float, 2^-52 double) absolutely: within an
     // ULP or two of log d only when log d >= 1. d >= s / sqrt 2, so rows with s < 4 (d possibly below
     // 2.83) fall back (tests/test_fuzz.py checks the 3-ULP bound).
-    constexpr double two_pass_s_min = 4.0;
-    if (!p.usable || p.s < two_pass_s_min) return log_z_three_pass(x, n);
-    // e ln 2 + log s, with e ln 2 = e ln2_hi (exact) + e ln2_lo. The max is at most (e + 1/2) ln 2,
-    // so d = sum / e^max >= s / sqrt 2 > 2.8: every log-probability is below -1.
-    using C = ExpConstants<double>;
-    const double e_hi = p.e * C::ln2_hi;
-    const double rest = p.e * C::ln2_lo + std::log(p.s);
-    if constexpr (sizeof(T) == 4) {
-      const double v = e_hi + rest;  // |e| <= 2800: v keeps 2^-40 of rest
-      const double hi = double(T(v));
-      return {hi, (e_hi - hi) + rest, true};
-    } else {
-      return {e_hi, rest, true};
-    }
+    if (!p.usable || p.s < two_pass_s_min) return log_z_classic(x, n);
+    return log_z_of_pair(p.s, p.e);
   }
   static constexpr double online_d_min = sizeof(T) == 4 ? 1.5 : 2.0;
   static LogZ log_z_online(const T* x, std::size_t n) {
