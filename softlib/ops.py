@@ -252,9 +252,10 @@ def auto_algorithm(n: int, rows: int, dtype, path: str | None = None, op: str = 
       take ``online``, whose (m, d) pass reads the row once;
     - the portable path is bound by its scalar arithmetic everywhere: softmax is ``three_pass`` there.
 
-    Measured with ``python -m softlib.book.bench`` (AVX-512 path, float32, one thread, the machine shared,
-    so ratios only): at 4096x128 three_pass 1.15, two_pass 1.42, online 2.02 ns/element; at
-    1x2^26 (a 256 MiB row) three_pass 4.00, two_pass 3.45, online 3.04.
+    Measured with ``python -m softlib.book.bench`` (AVX-512 path, float32, one thread, load average
+    1.1): at 4096x128 three_pass 0.60, two_pass 1.09, online 1.35 ns/element; at 1x2^26 (a 256 MiB
+    row) three_pass 1.46, two_pass 1.40, online 1.41. The float32 three-pass kernel's exponentials
+    are cheap enough (it reduces x itself, without x - max) that out of cache the passes nearly tie.
 
     Parameters
     ----------
