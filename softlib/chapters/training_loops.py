@@ -28,7 +28,7 @@ import functools
 import numpy as np
 
 from .. import losses as L
-from .theory.mlp import mlp_init, mlp_logits
+from .theory.mlp import mlp_gradients, mlp_init, mlp_logits
 
 __all__ = ["DigitsSplit", "load_digits_split", "forward_backward", "train", "accuracy", "top_k_accuracy",
            "logits", "ContinualResult", "train_two_tasks", "fit_lbfgs"]
@@ -122,24 +122,7 @@ def logits(params, X) -> np.ndarray:
 
 def forward_backward(params, X, grad_fn: Callable, index) -> list[np.ndarray]:
     """Gradients of the loss with respect to ``params``, given ``grad_fn(logits, index)`` for the logits."""
-    n_layers = len(params) // 2
-    acts, pres, h = [X], [], X
-    for l in range(n_layers):
-        pre = h @ params[2 * l] + params[2 * l + 1]
-        pres.append(pre)
-        h = np.maximum(pre, 0.0) if l < n_layers - 1 else pre
-        if l < n_layers - 1:
-            acts.append(h)
-    delta = np.asarray(grad_fn(h, index), dtype=np.float64)
-    if delta.shape != h.shape:
-        raise ValueError(f"grad_fn returned shape {delta.shape}; expected the logits' shape {h.shape}")
-    grads = [None] * len(params)
-    for l in range(n_layers - 1, -1, -1):
-        grads[2 * l] = acts[l].T @ delta
-        grads[2 * l + 1] = delta.sum(axis=0)
-        if l > 0:
-            delta = (delta @ params[2 * l].T) * (pres[l - 1] > 0)
-    return grads
+    return mlp_gradients(params, X, lambda z: grad_fn(z, index))
 
 
 @_one_blas_thread

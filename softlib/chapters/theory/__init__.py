@@ -14,7 +14,7 @@ from .ghosts import (
     safe_step,
     taylor_radius,
 )
-from .mlp import mlp_init, mlp_logits, mlp_loss_grad, mlp_slopes
+from .mlp import mlp_gradients, mlp_init, mlp_logits, mlp_loss_grad, mlp_slopes
 
 # Comp-sum losses and their H-consistency bounds (Mao, Mohri & Zhong 2023).
 from .comp_sum import (

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mlp_init", "mlp_logits", "mlp_slopes", "mlp_loss_grad"]
+__all__ = ["mlp_init", "mlp_logits", "mlp_slopes", "mlp_loss_grad", "mlp_gradients"]
 
 
 def _check(params, X):
@@ -156,27 +156,49 @@ def mlp_loss_grad(params, X, y, temperature: float = 1.0) -> tuple[float, list[n
     T = float(temperature)
     if not T > 0:
         raise ValueError("temperature must be positive")
+    n = X.shape[0]
+    loss = 0.0
+
+    def logit_grad(h):
+        nonlocal loss
+        s = h / T
+        s = s - s.max(axis=1, keepdims=True)
+        log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+        loss = float(-log_p[np.arange(n), y].mean())
+        delta = np.exp(log_p)
+        delta[np.arange(n), y] -= 1.0
+        return delta / (n * T)
+
+    grads = mlp_gradients(params, X, logit_grad)
+    return loss, grads
+
+
+def mlp_gradients(params, X, logit_grad) -> list[np.ndarray]:
+    """Backpropagation: the gradients of a loss with respect to ``params``, given its gradient with
+    respect to the logits, ``logit_grad(logits)`` (an array of the logits' shape).
+
+    Examples
+    --------
+    >>> params = [np.ones((2, 3)), np.zeros(3)]
+    >>> [g.shape for g in mlp_gradients(params, [[1.0, 2.0]], lambda z: np.ones_like(z))]
+    [(2, 3), (3,)]
+    """
+    X = _check(params, X)
     n_layers = len(params) // 2
-    acts, pres = [X], []
-    h = X
+    acts, pres, h = [X], [], X
     for l in range(n_layers):
         pre = h @ params[2 * l] + params[2 * l + 1]
         pres.append(pre)
         h = np.maximum(pre, 0.0) if l < n_layers - 1 else pre
         if l < n_layers - 1:
             acts.append(h)
-    s = h / T
-    s = s - s.max(axis=1, keepdims=True)
-    log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-    n = X.shape[0]
-    loss = float(-log_p[np.arange(n), y].mean())
-    delta = np.exp(log_p)
-    delta[np.arange(n), y] -= 1.0
-    delta /= n * T
+    delta = np.asarray(logit_grad(h), dtype=np.float64)
+    if delta.shape != h.shape:
+        raise ValueError(f"the logit gradient has shape {delta.shape}; expected the logits' shape {h.shape}")
     grads = [None] * len(params)
     for l in range(n_layers - 1, -1, -1):
         grads[2 * l] = acts[l].T @ delta
         grads[2 * l + 1] = delta.sum(axis=0)
         if l > 0:
             delta = (delta @ params[2 * l].T) * (pres[l - 1] > 0)
-    return loss, grads
+    return grads
