@@ -62,21 +62,23 @@ struct Exp {
   }
   // p(r) = 1 + r q(r), so that e^r = 1 + r p(r).
   static V poly(V r) {
-    V q;
+    V p;
+    poly_steps(&r, &p, 1);
+    return p;
+  }
+  // p(r_u) for k vectors, Horner's steps taken across them: each step's k FMAs are independent, so
+  // k polynomials cost about the latency of one (the kernels that interleave their exponentials).
+  static void poly_steps(const V* r, V* q, std::size_t k) {
+    const auto step = [&](T c) {
+      for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(c));
+    };
     if constexpr (sizeof(T) == 4) {
-      q = S::fma(S::set(C::c6), r, S::set(C::c5));
+      for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(S::set(C::c6), r[u], S::set(C::c5));
     } else {
-      q = S::fma(S::set(C::c11), r, S::set(C::c10));
-      q = S::fma(q, r, S::set(C::c9));
-      q = S::fma(q, r, S::set(C::c8));
-      q = S::fma(q, r, S::set(C::c7));
-      q = S::fma(q, r, S::set(C::c6));
-      q = S::fma(q, r, S::set(C::c5));
+      for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(S::set(C::c11), r[u], S::set(C::c10));
+      for (T c : {C::c9, C::c8, C::c7, C::c6, C::c5}) step(c);
     }
-    q = S::fma(q, r, S::set(C::c4));
-    q = S::fma(q, r, S::set(C::c3));
-    q = S::fma(q, r, S::set(C::c2));
-    return S::fma(q, r, S::set(T(1)));
+    for (T c : {C::c4, C::c3, C::c2, T(1)}) step(c);
   }
   // c * e^r = c + (r c) p(r): the scale rides in the last FMA, saving a rounding.
   static V scaled_expr(V r, V c) { return S::fma(S::mul(r, c), poly(r), c); }
@@ -566,6 +568,20 @@ typename S::V extexp_n(typename S::V x) {  // round(x log2 e) with one rounding 
   using C = ExpConstants<typename S::T>;
   return S::sub(S::fma(x, S::set(C::log2e), S::set(C::round_magic)), S::set(C::round_magic));
 }
+// The next row's k vectors at this offset (rows are usually back to back): its x for the next first
+// pass, its y for the writes, fetched while this row computes. Prefetches never fault, past the
+// array included; a code path whose vectors are shorter than a cache line skips them.
+template <class S, std::size_t k>
+void prefetch_next_row(const typename S::T* x, typename S::T* y, std::size_t n) {
+  using T = typename S::T;
+  if constexpr (k * S::W * sizeof(T) >= 64) {
+    for (std::size_t off = 0; off < k * S::W; off += 64 / sizeof(T)) {
+      __builtin_prefetch(x + n + off, 0);
+      __builtin_prefetch(y + n + off, 1);
+    }
+  }
+}
+
 // exp(v_u) 2^-e for the k <= K vectors at v, in place, step by step across them: each step's k
 // operations are independent, so the ~50-cycle chain of one exponential (reduction, polynomial,
 // scaling) overlaps the others'. `wide`: v clamped and the general ldexp (see raddstoreextexp).
@@ -573,21 +589,15 @@ template <class S, bool wide, std::size_t K>
 void extexp_terms(typename S::V* v, std::size_t k, typename S::V ve) {
   using T = typename S::T;
   using V = typename S::V;
-  using C = ExpConstants<T>;
-  const V one = S::set(T(1));
+  using E = Exp<S>;
   V nv[K], r[K], q[K];
   for (std::size_t u = 0; u < k; ++u) {
     if constexpr (wide) v[u] = S::max(S::set(ExtExpLimits<T>::clamp), v[u]);  // NaN kept (2nd operand)
     nv[u] = extexp_n<S>(v[u]);
   }
-  for (std::size_t u = 0; u < k; ++u) r[u] = S::fma(nv[u], S::set(-C::ln2_hi), v[u]);
-  for (std::size_t u = 0; u < k; ++u) r[u] = S::fma(nv[u], S::set(-C::ln2_lo), r[u]);
-  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(S::set(C::c6), r[u], S::set(C::c5));
-  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c4));
-  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c3));
-  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(C::c2));
-  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], one);
-  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], one);
+  for (std::size_t u = 0; u < k; ++u) r[u] = E::reduce_given(v[u], nv[u]);
+  E::poly_steps(r, q, k);
+  for (std::size_t u = 0; u < k; ++u) q[u] = S::fma(q[u], r[u], S::set(T(1)));  // e^r = 1 + r p(r)
   for (std::size_t u = 0; u < k; ++u) {
     if constexpr (wide) {
       v[u] = S::ldexp(q[u], S::sub(nv[u], ve));
@@ -614,12 +624,7 @@ double raddstoreextexp(const typename S::T* x, typename S::T* y, std::size_t n, 
     for (; i + K * W <= end; i += K * W) {
       // The next row (rows are usually back to back): its x for the next first pass, its y for the
       // writes, fetched while this row computes (prefetches never fault, past the array included).
-      if constexpr (K * W * sizeof(T) >= 64) {
-        for (std::size_t off = 0; off < K * W; off += 64 / sizeof(T)) {
-          __builtin_prefetch(x + n + i + off, 0);
-          __builtin_prefetch(y + n + i + off, 1);
-        }
-      }
+      prefetch_next_row<S, K>(x + i, y + i, n);
       V v[K];
       for (std::size_t u = 0; u < K; ++u) v[u] = S::load(x + i + u * W);
       terms(v, K);
@@ -651,12 +656,17 @@ double raddstoreextexp(const typename S::T* x, typename S::T* y, std::size_t n, 
 // --------------------------------------------------------------------------------------- vscale2
 // y_i = y_i c_hi + y_i c_lo: y times c = c_hi + c_lo (1/s to about 48 bits) rounded once, so that no
 // probability exceeds 1 and a row's lone entry gives exactly 1.
+// v (c_hi + c_lo), rounded once.
+template <class S>
+typename S::V times2(typename S::V v, typename S::V c_hi, typename S::V c_lo) {
+  return S::fma(v, c_hi, S::mul(v, c_lo));
+}
 template <class S>
 void vscale2(typename S::T* y, std::size_t n, typename S::T c_hi, typename S::T c_lo) {
   using V = typename S::V;
   constexpr std::size_t W = S::W;
   const V vh = S::set(c_hi), vl = S::set(c_lo);
-  auto f = [&](V v) { return S::fma(v, vh, S::mul(v, vl)); };
+  auto f = [&](V v) { return times2<S>(v, vh, vl); };
   std::size_t i = 0;
   for (; i + U * W <= n; i += U * W) {
     for (std::size_t u = 0; u < U; ++u) S::store(y + i + u * W, f(S::load(y + i + u * W)));
@@ -678,12 +688,7 @@ bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
   using L = ExtExpLimits<T>;
   constexpr std::size_t W = S::W;
   const std::size_t tail = n - (k - 1) * W;  // 1..W lanes in the last vector
-  if constexpr (W * sizeof(T) >= 64) {
-    for (std::size_t u = 0; u < k; ++u) {
-      __builtin_prefetch(x + n + u * W, 0);
-      __builtin_prefetch(y + n + u * W, 1);
-    }
-  }
+  prefetch_next_row<S, k>(x, y, n);
   V v[k];
   for (std::size_t u = 0; u + 1 < k; ++u) v[u] = S::load(x + u * W);
   v[k - 1] = S::load_tail(x + (k - 1) * W, tail, x[0]);
@@ -708,8 +713,8 @@ bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
   if (!std::isfinite(s)) return false;  // a NaN the max did not show
   const double c = 1.0 / s;
   const V vh = S::set(T(c)), vl = S::set(T(c - double(T(c))));
-  for (std::size_t u = 0; u + 1 < k; ++u) S::store(y + u * W, S::fma(v[u], vh, S::mul(v[u], vl)));
-  S::store_tail(y + (k - 1) * W, tail, S::fma(v[k - 1], vh, S::mul(v[k - 1], vl)));
+  for (std::size_t u = 0; u + 1 < k; ++u) S::store(y + u * W, times2<S>(v[u], vh, vl));
+  S::store_tail(y + (k - 1) * W, tail, times2<S>(v[k - 1], vh, vl));
   return true;
 }
 

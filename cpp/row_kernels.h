@@ -157,11 +157,6 @@ struct RowKernels {
     const double t = mk::raddexpminusmax<S>(x, i, tm) + mk::raddexpminusmax<S>(x + i + 1, n - i - 1, tm);
     return std::log1p(t);
   }
-  // The log-normaliser of the three-pass algorithms: the max, then sum exp(x - m) (log_z_classic).
-  // (The float32 softmax's pass from x itself, with log Z = e ln 2 + log s, would need s >= 4, as the
-  // Two-Pass normaliser does: rows of 128 logits are mostly below, and paid a wasted pass: measured
-  // 1.3 ns an element against 1.0.)
-  static LogZ log_z_three_pass(const T* x, std::size_t n) { return log_z_classic(x, n); }
   // The max's own n = round(max log2 e), by the kernels' arithmetic (every entry's n is at most it).
   static T max_exponent(T m) {
     T ev[S::W];
@@ -184,8 +179,10 @@ struct RowKernels {
       return {e_hi, rest, true};
     }
   }
-  // The max, then sum exp(x - m) with x - m carried exactly (TwoSum).
-  static LogZ log_z_classic(const T* x, std::size_t n) {
+  // The log-normaliser of the three-pass algorithms: the max, then sum exp(x - m) with x - m carried
+  // exactly (TwoSum). (The float32 softmax's pass from x itself would give log Z = e ln 2 + log s only
+  // for s >= 4, as the Two-Pass normaliser does: rows dominated by their max would pay an extra pass.)
+  static LogZ log_z_three_pass(const T* x, std::size_t n) {
     const T m = mk::rmax<S>(x, n);
     if (!std::isfinite(m)) return {0, 0, false};
     if constexpr (sizeof(T) == 8) {
@@ -209,12 +206,12 @@ struct RowKernels {
   static LogZ log_z_two_pass(const T* x, std::size_t n) {
     const mk::ExtExpSum p = mk::raddextexp<S>(x, n);
     // s small: the row may be dominated by one entry (log d near 0), which e ln 2 + log s cannot give
-    // relative to itself (nor always >= the max): such rows take the TwoSum normaliser.
+    // relative to itself (nor always >= the max): such rows take the three-pass normaliser.
     // The terms p 2^(n - e) carry the exp kernel's rounding (no term is exactly 1, unlike exp(max -
     // max)), so log s is off by about an ULP of 1 (2^-23 float, 2^-52 double) absolutely: within an
     // ULP or two of log d only when log d >= 1. d >= s / sqrt 2, so rows with s < 4 (d possibly below
     // 2.83) fall back (tests/test_fuzz.py checks the 3-ULP bound).
-    if (!p.usable || p.s < two_pass_s_min) return log_z_classic(x, n);
+    if (!p.usable || p.s < two_pass_s_min) return log_z_three_pass(x, n);
     return log_z_of_pair(p.s, p.e);
   }
   static constexpr double online_d_min = sizeof(T) == 4 ? 1.5 : 2.0;
