@@ -26,6 +26,13 @@ struct OnlineSum {
   double d_ref;  // ... and sum_i exp(x_i - m_ref), free of the final rescaling's rounding
 };
 
+// The Two-Pass normaliser of a row, or of a piece of one: sum_i exp(x_i) = s 2^e.
+struct ExtExpSum {
+  double s;     // with s >= 1/sqrt(2) when the row is finite
+  double e;     // the largest n_i of the pairs exp(x_i) = p_i 2^n_i
+  bool usable;  // finite, nonzero, and e in the range where the reduction is exact
+};
+
 // d = sum exp(x - max) below which a row counts as dominated by its max: its log d is then taken as
 // log1p of the sum of the other terms, summed on its own (row_kernels.h, log_d_of).
 template <typename T>
@@ -41,9 +48,11 @@ struct Kernels {
   T (*logsumexp)(const T* x, std::size_t n);
   T (*row_max)(const T* x, std::size_t n);
   RowKernel<T> exp;  // y = exp(x), x <= ln(max): the exp kernel alone, for the accuracy tests
-  // The pieces that split one long row across threads: per-piece (m, d), merged by the caller.
+  // The pieces that split one long row across threads, merged by the caller: per-piece (s, e) of
+  // the Two-Pass algorithm (softmax), per-piece (m, d) (log_softmax, logsumexp, the fused top-k).
+  ExtExpSum (*extexp_sum)(const T* x, std::size_t n);
+  void (*scale_extexp)(const T* x, T* y, std::size_t n, T c, T e);  // y = c exp(x) 2^-e
   OnlineSum (*online_sum)(const T* x, std::size_t n);
-  void (*scale_exp_minus_max)(const T* x, T* y, std::size_t n, T m, T c);  // y = c exp(x - m)
   void (*subtract2)(const T* x, T* y, std::size_t n, T hi, T lo);          // y = (x - hi) - lo
   // StableMax (stablemax_kernels.h): whole rows, and the pieces for splitting a long row.
   RowKernel<T> stablemax;

@@ -55,25 +55,45 @@ void stablemax_split_row(Op op, const Kernels<T>& k, const T* x, T* y, std::size
   });
 }
 
-// softmax or log_softmax of one long row split across threads: merged (m, d), then the pass.
+// One long row split across threads, by the Two-Pass algorithm: per-piece (s, e) pairs, sum exp(x) =
+// s 2^e, merged (exact powers of two). False when some piece is not usable: the caller runs the row whole.
+template <typename T>
+bool split_row_extexp(const Kernels<T>& k, const T* x, std::size_t n, int threads, double& s, double& e) {
+  std::vector<ExtExpSum> parts(static_cast<std::size_t>(threads), ExtExpSum{0, 0, false});
+  parallel_for(n, threads, [&](std::size_t b, std::size_t end, int t) {
+    if (end > b) parts[static_cast<std::size_t>(t)] = k.extexp_sum(x + b, end - b);
+  });
+  e = -INFINITY;
+  for (const auto& p : parts) {
+    if (!p.usable) return false;
+    e = std::max(e, p.e);
+  }
+  s = 0.0;
+  for (const auto& p : parts) s += std::ldexp(p.s, static_cast<int>(std::fmax(p.e - e, -2000.0)));
+  return std::isfinite(s) && s > 0.0;
+}
+
+// softmax of one long row split across threads: the Two-Pass algorithm, as `auto` runs such a row on
+// one thread (its pieces merged, then its second pass). log_softmax: merged (m, d), then y = (x - m) -
+// log d.
 template <typename T>
 void softmax_split_row(Op op, const Kernels<T>& k, const T* x, T* y, std::size_t n, int nt) {
+  if (op == Op::softmax) {
+    double s, e;
+    if (!split_row_extexp(k, x, n, nt, s, e)) return k.softmax[three_pass](x, y, n);
+    parallel_for(n, nt, [&](std::size_t b, std::size_t end, int) {
+      if (end > b) k.scale_extexp(x + b, y + b, end - b, T(1.0 / s), T(e));
+    });
+    return;
+  }
   double m, d;
   // A row the pieces cannot normalise (non-finite input), or one dominated by its max (log d near 0
   // must come from log1p of the other terms: row_kernels.h), runs whole on this thread.
-  if (!split_row_normaliser(k, x, n, nt, m, d) || (op == Op::log_softmax && d < dominated_below<T>)) {
-    (op == Op::softmax ? k.softmax[three_pass] : k.log_softmax[three_pass])(x, y, n);
-    return;
-  }
+  if (!split_row_normaliser(k, x, n, nt, m, d) || d < dominated_below<T>) return k.log_softmax[three_pass](x, y, n);
   const double ld = std::log(d);
   parallel_for(n, nt, [&](std::size_t b, std::size_t e, int) {
-    if (e <= b) return;
-    if (op == Op::softmax) {
-      k.scale_exp_minus_max(x + b, y + b, e - b, T(m), T(1.0 / d));
-    } else {
-      // (x - m) - log d: m is a value of T, and log d >= 0 is kept whole (as the row kernels do).
-      k.subtract2(x + b, y + b, e - b, T(m), T(ld));
-    }
+    // (x - m) - log d: m is a value of T, and log d >= 0 is kept whole (as the row kernels do).
+    if (e > b) k.subtract2(x + b, y + b, e - b, T(m), T(ld));
   });
 }
 

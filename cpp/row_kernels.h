@@ -119,7 +119,7 @@ struct RowKernels {
     mk::vscaleexpminusmax<S>(x, y, n, m, T(1.0 / s));
   }
   static void softmax_two_pass(const T* x, T* y, std::size_t n) {
-    const mk::ExtExpSum p = mk::raddextexp<S>(x, n);
+    const ExtExpSum p = mk::raddextexp<S>(x, n);
     if (!p.usable) return softmax_three_pass(x, y, n);
     mk::vscaleextexp<S>(x, y, n, T(1.0 / p.s), T(p.e));
   }
@@ -204,7 +204,7 @@ struct RowKernels {
     }
   }
   static LogZ log_z_two_pass(const T* x, std::size_t n) {
-    const mk::ExtExpSum p = mk::raddextexp<S>(x, n);
+    const ExtExpSum p = mk::raddextexp<S>(x, n);
     // s small: the row may be dominated by one entry (log d near 0), which e ln 2 + log s cannot give
     // relative to itself (nor always >= the max): such rows take the three-pass normaliser.
     // The terms p 2^(n - e) carry the exp kernel's rounding (no term is exactly 1, unlike exp(max -
@@ -249,9 +249,6 @@ struct RowKernels {
   static T row_max(const T* x, std::size_t n) { return mk::rmax<S>(x, n); }
   static void exp(const T* x, T* y, std::size_t n) { mk::vexp<S>(x, y, n); }
   static OnlineSum online_sum(const T* x, std::size_t n) { return mk::raddonline<S>(x, n); }
-  static void scale_exp_minus_max(const T* x, T* y, std::size_t n, T m, T c) {
-    mk::vscaleexpminusmax<S>(x, y, n, m, c);
-  }
   static void subtract2(const T* x, T* y, std::size_t n, T hi, T lo) { mk::vsubtract2<S>(x, y, n, hi, lo); }
 
   // --- StableMax. `sum` is sum_j s(x_j) of the whole row (possibly merged from pieces).
@@ -310,8 +307,9 @@ struct RowKernels {
         logsumexp,
         row_max,
         exp,
+        mk::raddextexp<S>,
+        mk::vscaleextexp<S>,
         online_sum,
-        scale_exp_minus_max,
         subtract2,
         stablemax,
         log_stablemax,
