@@ -573,13 +573,14 @@ typename S::V extexp_n(typename S::V x) {  // round(x log2 e) with one rounding 
 // The k vectors at this offset of a row `ahead` elements on (rows are usually back to back): its x
 // for a later first pass, its y for the writes, fetched while this row computes. Prefetches never
 // fault, past the array included; a code path whose vectors are shorter than a cache line skips them.
+// A null x or y is skipped.
 template <class S, std::size_t k>
 void prefetch_row_ahead(const typename S::T* x, typename S::T* y, std::size_t ahead) {
   using T = typename S::T;
   if constexpr (k * S::W * sizeof(T) >= 64) {
     for (std::size_t off = 0; off < k * S::W; off += 64 / sizeof(T)) {
-      __builtin_prefetch(x + ahead + off, 0);
-      __builtin_prefetch(y + ahead + off, 1);
+      if (x) __builtin_prefetch(x + ahead + off, 0);
+      if (y) __builtin_prefetch(y + ahead + off, 1);
     }
   }
 }
@@ -655,6 +656,38 @@ double raddstoreextexp(const typename S::T* x, typename S::T* y, std::size_t n, 
   return total;
 }
 
+// sum_i exp(x_i) 2^-e, nothing stored: raddstoreextexp's terms (the same values, bit for bit), for
+// the float32 log-normaliser (row_kernels.h, log_z_three_pass_extexp). The sum is kept in double
+// lanes, not SeededSum's float ones: log d needs the sum of the terms other than the max's to 2^-30
+// of itself, and SeededSum's carried errors, as large as terms below an ULP of the lane, are added
+// in float (9 ULP of a log-probability, measured). The next row's x is prefetched.
+template <class S, bool wide>
+double raddextexp2e(const typename S::T* x, std::size_t n, typename S::T e) {
+  using V = typename S::V;
+  constexpr std::size_t W = S::W;
+  constexpr std::size_t K = 2 * U;
+  const V ve = S::set(e);
+  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
+  std::size_t i = 0;
+  for (; i + K * W <= n; i += K * W) {
+    prefetch_row_ahead<S, K>(x + i, nullptr, n);
+    V v[K];
+    for (std::size_t u = 0; u < K; ++u) v[u] = S::load(x + i + u * W);
+    extexp_terms<S, wide, K>(v, K, ve);
+    for (std::size_t u = 0; u < K; ++u) S::acc_add(acc[u % 2], v[u]);
+  }
+  const std::size_t whole = (n - i) / W, tail = (n - i) % W, k = whole + (tail ? 1 : 0);
+  if (k > 0) {
+    V v[K];
+    for (std::size_t u = 0; u < whole; ++u) v[u] = S::load(x + i + u * W);
+    if (tail) v[whole] = S::load_tail(x + i + whole * W, tail, x[0]);
+    extexp_terms<S, wide, K>(v, k, ve);
+    if (tail) v[whole] = S::tail_zero(v[whole], tail);
+    for (std::size_t u = 0; u < k; ++u) S::acc_add(acc[u % 2], v[u]);
+  }
+  return acc_total<S>(acc);
+}
+
 // --------------------------------------------------------------------------------------- vscale2
 // y_i = y_i c_hi + y_i c_lo: y times c = c_hi + c_lo (1/s to about 48 bits) rounded once, so that no
 // probability exceeds 1 and a row's lone entry gives exactly 1.
@@ -722,21 +755,67 @@ bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
   return true;
 }
 
+// ----------------------------------------------------------------------------- raddextexp2e_short
+// The float32 log-normaliser's passes for a row of at most 8 vectors, in registers: the max m, e its
+// n, s = sum_i exp(x_i) 2^-e (raddstoreextexp's terms, in double lanes) and q, the max's own term as
+// those terms compute it. false: the row needs the general kernels (non-finite, or |max| > direct).
+struct ExpSum2e {
+  double m, e, s, q;
+};
+template <class S, std::size_t k>
+bool raddextexp2e_short(const typename S::T* x, std::size_t n, ExpSum2e& out) {
+  using T = typename S::T;
+  using V = typename S::V;
+  using L = ExtExpLimits<T>;
+  constexpr std::size_t W = S::W;
+  const std::size_t tail = n - (k - 1) * W;
+  prefetch_row_ahead<S, k>(x, nullptr, 4 * n);
+  V v[k + 1];
+  for (std::size_t u = 0; u + 1 < k; ++u) v[u] = S::load(x + u * W);
+  v[k - 1] = S::load_tail(x + (k - 1) * W, tail, x[0]);
+  V hi = v[0], lo = v[0];
+  for (std::size_t u = 1; u < k; ++u) {
+    hi = S::max(hi, v[u]);
+    if constexpr (!wide_is_free<S>::value) lo = S::min(lo, v[u]);
+  }
+  const T m = hmax<S>(hi);
+  const T mn = wide_is_free<S>::value ? m : -hmax<S>(S::sub(S::set(T(0)), lo));
+  if (!(std::fabs(m) <= L::direct)) return false;
+  const V ve = extexp_n<S>(S::set(m));
+  v[k] = S::set(m);  // the max's own term, among the others
+  if (wide_is_free<S>::value || !(mn >= m - L::narrow)) {
+    extexp_terms<S, true, k + 1>(v, k + 1, ve);
+  } else {
+    extexp_terms<S, false, k + 1>(v, k + 1, ve);
+  }
+  v[k - 1] = S::tail_zero(v[k - 1], tail);
+  typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
+  for (std::size_t u = 0; u < k; ++u) S::acc_add(acc[u % 2], v[u]);
+  T q[W], e[W];
+  S::to_array(v[k], q);
+  S::to_array(ve, e);
+  out = {double(m), double(e[0]), acc_total<S>(acc), double(q[0])};
+  return std::isfinite(out.s);  // false: a NaN the max did not show
+}
+
 // ------------------------------------------------------------------------------------ vsubtract2
 // y_i = (x_i - hi) - lo: log-softmax from the log-normaliser hi + lo.
-template <class S>
+template <class S, bool prefetch = false>
 void vsubtract2(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T hi, typename S::T lo) {
   using V = typename S::V;
   constexpr std::size_t W = S::W;
+  constexpr std::size_t K = 2 * U;  // two dependent subtractions each: 4 vectors in flight
   const V vh = S::set(hi), vl = S::set(lo);
+  auto f = [&](V v) { return S::sub(S::sub(v, vh), vl); };
   std::size_t i = 0;
-  for (; i + U * W <= n; i += U * W) {
-    for (std::size_t u = 0; u < U; ++u) {
-      S::store(y + i + u * W, S::sub(S::sub(S::load(x + i + u * W), vh), vl));
-    }
+  for (; i + K * W <= n; i += K * W) {
+    // A whole row's pass: the next row's y, for these writes' successors (not for the pieces of a
+    // split row, whose next piece another thread writes).
+    if constexpr (prefetch) prefetch_row_ahead<S, K>(nullptr, y + i, n);
+    for (std::size_t u = 0; u < K; ++u) S::store(y + i + u * W, f(S::load(x + i + u * W)));
   }
-  for (; i + W <= n; i += W) S::store(y + i, S::sub(S::sub(S::load(x + i), vh), vl));
-  if (i < n) S::store_tail(y + i, n - i, S::sub(S::sub(S::load_tail(x + i, n - i, 0), vh), vl));
+  for (; i + W <= n; i += W) S::store(y + i, f(S::load(x + i)));
+  if (i < n) S::store_tail(y + i, n - i, f(S::load_tail(x + i, n - i, 0)));
 }
 
 // -------------------------------------------------------------------------------------------- vexp

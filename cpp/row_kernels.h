@@ -64,10 +64,7 @@ struct RowKernels {
   static void softmax_three_pass(const T* x, T* y, std::size_t n) {
     if constexpr (sizeof(T) == 4 && !mk::is_plain<S>::value) {
       if (n <= 8 * S::W && short_row(x, y, n)) return;
-      // The min picks the narrow variant; with a one-instruction ldexp the wide one costs the same.
-      const mk::MinMax<S> r = mk::wide_is_free<S>::value
-                                  ? mk::MinMax<S>{-std::numeric_limits<T>::infinity(), mk::rmax<S>(x, n)}
-                                  : mk::rminmax<S>(x, n);
+      const mk::MinMax<S> r = row_min_max(x, n);
       if (!std::isfinite(r.max)) return fill_nan(y, n);
       if (std::fabs(r.max) <= mk::ExtExpLimits<T>::direct) return softmax_three_pass_extexp(x, y, n, r);
       return softmax_three_pass_classic(x, y, n, r.max);
@@ -75,6 +72,15 @@ struct RowKernels {
       const T m = mk::rmax<S>(x, n);
       if (!std::isfinite(m)) return fill_nan(y, n);
       softmax_three_pass_classic(x, y, n, m);
+    }
+  }
+  // The max, and the min where it picks the narrow variant of the float32 exponentials (with a
+  // one-instruction ldexp the wide one costs the same, and the min is not looked for).
+  static mk::MinMax<S> row_min_max(const T* x, std::size_t n) {
+    if constexpr (mk::wide_is_free<S>::value) {
+      return {-std::numeric_limits<T>::infinity(), mk::rmax<S>(x, n)};
+    } else {
+      return mk::rminmax<S>(x, n);
     }
   }
   // Rows of up to 8 vectors in registers (microkernels.h, softmax_short); false: the general path.
@@ -180,9 +186,15 @@ struct RowKernels {
     }
   }
   // The log-normaliser of the three-pass algorithms: the max, then sum exp(x - m) with x - m carried
-  // exactly (TwoSum). (The float32 softmax's pass from x itself would give log Z = e ln 2 + log s only
-  // for s >= 4, as the Two-Pass normaliser does: rows dominated by their max would pay an extra pass.)
+  // exactly (TwoSum); float32 rows with |max| <= 1024 sum exp(x) 2^-e instead (log_z_three_pass_extexp).
   static LogZ log_z_three_pass(const T* x, std::size_t n) {
+    if constexpr (sizeof(T) == 4 && !mk::is_plain<S>::value) {
+      LogZ z;
+      if (n <= 8 * S::W && short_log_z(x, n, z)) return z;
+      const mk::MinMax<S> r = row_min_max(x, n);
+      if (!std::isfinite(r.max)) return {0, 0, false};
+      if (std::fabs(r.max) <= mk::ExtExpLimits<T>::direct) return log_z_three_pass_extexp(x, n, r);
+    }
     const T m = mk::rmax<S>(x, n);
     if (!std::isfinite(m)) return {0, 0, false};
     if constexpr (sizeof(T) == 8) {
@@ -202,6 +214,48 @@ struct RowKernels {
       if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
       return {double(m), log_d_of(x, n, m, s), true};
     }
+  }
+  // float32 rows with |max| <= 1024: sum_i exp(x_i) 2^-e from x itself (no x - m), e the max's n, as
+  // the softmax kernel does. The max's own term q carries the exp kernel's rounding (2^-24), too much
+  // of a log d near 0, so it is swapped for its exact value t = e^(max - e ln 2) (in double):
+  // d - 1 = (s - q) / t. s - q is exact (q is one of s's terms); rows with d - 1 below 2^-12 sum the
+  // others again (log1p_others), as log_d_of does. (libm's log1p took 29 ns a call here, log 7.)
+  static LogZ log_z_three_pass_extexp(const T* x, std::size_t n, mk::MinMax<S> r) {
+    const T m = r.max, e = max_exponent(m);
+    const bool narrow = r.min >= m - mk::ExtExpLimits<T>::narrow;  // false for a NaN min
+    const double s = narrow ? mk::raddextexp2e<S, false>(x, n, e) : mk::raddextexp2e<S, true>(x, n, e);
+    if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
+    typename S::V vm[1] = {S::set(m)};
+    mk::extexp_terms<S, false, 1>(vm, 1, S::set(e));
+    T q[S::W];
+    S::to_array(vm[0], q);
+    return log_z_of_sum(x, n, {double(m), double(e), s, double(q[0])});
+  }
+  static LogZ log_z_of_sum(const T* x, std::size_t n, mk::ExpSum2e p) {
+    using C = ExpConstants<double>;
+    const double r = (p.m - p.e * C::ln2_hi) - p.e * C::ln2_lo, t = std::exp(r);
+    const double others = std::fmax(0.0, p.s - p.q);  // (d - 1) t
+    if (others < (dominated_below<T> - 1.0) * t) return {p.m, log1p_others(x, n, p.m, 1.0 + others / t), true};
+    // log d = log(t + others) - r: |r| <= 0.35 and log d >= 2^-12 here, so both roundings stay
+    // below 2^-40 of log d (a chain of one exp and one log: no division, no log1p).
+    return {p.m, std::log(t + others) - r, true};
+  }
+  // Rows of up to 8 vectors in registers (microkernels.h, raddextexp2e_short); false: the general path.
+  static bool short_log_z(const T* x, std::size_t n, LogZ& z) {
+    mk::ExpSum2e p;
+    bool ok;
+    switch ((n + S::W - 1) / S::W) {
+      case 1: ok = mk::raddextexp2e_short<S, 1>(x, n, p); break;
+      case 2: ok = mk::raddextexp2e_short<S, 2>(x, n, p); break;
+      case 3: ok = mk::raddextexp2e_short<S, 3>(x, n, p); break;
+      case 4: ok = mk::raddextexp2e_short<S, 4>(x, n, p); break;
+      case 5: ok = mk::raddextexp2e_short<S, 5>(x, n, p); break;
+      case 6: ok = mk::raddextexp2e_short<S, 6>(x, n, p); break;
+      case 7: ok = mk::raddextexp2e_short<S, 7>(x, n, p); break;
+      default: ok = mk::raddextexp2e_short<S, 8>(x, n, p); break;
+    }
+    if (ok) z = log_z_of_sum(x, n, p);
+    return ok;
   }
   static LogZ log_z_two_pass(const T* x, std::size_t n) {
     const ExtExpSum p = mk::raddextexp<S>(x, n);
@@ -230,7 +284,7 @@ struct RowKernels {
   static void log_softmax(const T* x, T* y, std::size_t n) {
     const LogZ z = log_z(x, n);
     if (!z.ok) return log_softmax_scipy(x, y, n);
-    mk::vsubtract2<S>(x, y, n, T(z.hi), T(z.lo));
+    mk::vsubtract2<S, true>(x, y, n, T(z.hi), T(z.lo));
   }
   // The normaliser pass for log_softmax's "auto" and for logsumexp: the three-pass max + sum while the
   // row stays in cache (one exp per element, no rescaling bookkeeping), the online pass beyond (one read).

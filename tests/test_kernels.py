@@ -343,3 +343,32 @@ def test_float32_three_pass_variants_at_their_boundaries(path):
             assert y.max() <= 1.0, (path, n, name)  # no probability above 1
     for x0 in (-1e3, 0.0, 5.0, 1024.0, 3e4):  # a lone entry is exactly 1
         assert run("softmax", np.array([[x0]], np.float32), "three_pass", path)[0, 0] == 1.0
+
+
+# --- The float32 three-pass log-normaliser (row_kernels.h, log_z_three_pass_extexp) ---------------
+# sum exp(x) 2^-e from x itself, the max's own term swapped for its exact value; rows of <= 8 vectors
+# in registers (raddextexp2e_short); rows with d - 1 < 2^-12 sum the other terms again. Rows on both
+# sides of that threshold, with the max repeated, and the variants of the softmax kernel.
+def log_normaliser_rows(rng, n):
+    rows = three_pass_rows(rng, n)
+    if n > 1:
+        for name, gap in (("d - 1 just above 2^-12", 8.0), ("d - 1 just below 2^-12", 8.5)):
+            # n - 1 others at -gap - log(n - 1): d - 1 = e^-gap, about 2^-11.5 and 2^-12.3
+            rows[name] = np.where(np.arange(n) == 0, 3.0, 3.0 - gap - np.log(n - 1))
+        rows["max repeated"] = np.where(np.arange(n) % 3 == 0, 7.5, rng.uniform(-30, 7, size=n))
+    return rows
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_float32_log_normaliser_at_its_boundaries(path):
+    rng = np.random.default_rng(12)
+    for n in three_pass_sizes(LANES[path]):
+        for name, row in log_normaliser_rows(rng, n).items():
+            x = row.astype(np.float32)[None, :]
+            _, exact_lsm, exact_lse = _exact3(x)
+            y = run("log_softmax", x, "three_pass", path)
+            assert ulp_error(y, exact_lsm, np.float32).max() <= 3, (path, n, name)
+            assert y.max() <= 0.0, (path, n, name)  # no log-probability above 0
+            lse = np.empty(1, np.float32)
+            core.logsumexp(x, lse, 1, path)
+            assert ulp_error(lse, exact_lse, np.float32, floor=1.0).max() <= 3, (path, n, name)
