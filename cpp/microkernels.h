@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 
@@ -416,7 +417,14 @@ ExtExpSum raddextexp(const typename S::T* x, std::size_t n) {
 
 // --------------------------------------------------------------------------------- vscaleextexp
 // The Two-Pass algorithm's second pass: y_i = c * p_i * 2^(n_i - e), (p_i, n_i) recomputed from x_i.
+// `stream`: y is written around the caches (S::stream, where the code path has it) once aligned,
+// for outputs far larger than them: each line of y is then not read before it is written.
+template <class S, class = void>
+struct has_stream : std::false_type {};
 template <class S>
+struct has_stream<S, std::void_t<decltype(&S::stream)>> : std::true_type {};
+
+template <class S, bool stream = false>
 void vscaleextexp(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T c, typename S::T e) {
   using T = typename S::T;
   using V = typename S::V;
@@ -430,6 +438,18 @@ void vscaleextexp(const typename S::T* x, typename S::T* y, std::size_t n, typen
     return S::ldexp(E::scaled_expr(r, vc), S::sub(nv, ve));
   };
   std::size_t i = 0;
+  if constexpr (stream && has_stream<S>::value) {
+    const auto addr = reinterpret_cast<std::uintptr_t>(y);
+    if (addr % sizeof(T) == 0) {
+      // Up to the first aligned vector with a masked store, then whole vectors streamed.
+      const std::size_t head = std::min(n, (sizeof(V) - addr % sizeof(V)) % sizeof(V) / sizeof(T));
+      if (head) S::store_tail(y, head, step(S::load_tail(x, head, 0)));
+      for (i = head; i + U * W <= n; i += U * W) {
+        for (std::size_t u = 0; u < U; ++u) S::stream(y + i + u * W, step(S::load(x + i + u * W)));
+      }
+      S::stream_fence();
+    }
+  }
   for (; i + U * W <= n; i += U * W) {
     for (std::size_t u = 0; u < U; ++u) S::store(y + i + u * W, step(S::load(x + i + u * W)));
   }

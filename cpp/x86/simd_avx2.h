@@ -28,6 +28,9 @@ struct F32 {
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
   }
   static void store_tail(T* p, std::size_t k, V v) { _mm256_maskstore_ps(p, tail_mask(k), v); }
+  // Non-temporal store (p aligned to the vector): the line is written without being read first.
+  static void stream(T* p, V v) { _mm256_stream_ps(p, v); }
+  static void stream_fence() { _mm_sfence(); }
   static V tail_zero(V v, std::size_t k) { return _mm256_and_ps(v, _mm256_castsi256_ps(tail_mask(k))); }
 
   static V set(T a) { return _mm256_set1_ps(a); }
@@ -109,6 +112,9 @@ struct F64 {
     return _mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, m), _mm256_castsi256_pd(m));
   }
   static void store_tail(T* p, std::size_t k, V v) { _mm256_maskstore_pd(p, tail_mask(k), v); }
+  // Non-temporal store (p aligned to the vector): the line is written without being read first.
+  static void stream(T* p, V v) { _mm256_stream_pd(p, v); }
+  static void stream_fence() { _mm_sfence(); }
   static V tail_zero(V v, std::size_t k) { return _mm256_and_pd(v, _mm256_castsi256_pd(tail_mask(k))); }
 
   static V set(T a) { return _mm256_set1_pd(a); }

@@ -27,6 +27,9 @@ struct F32 {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), tail_mask(k), p);
   }
   static void store_tail(T* p, std::size_t k, V v) { _mm512_mask_storeu_ps(p, tail_mask(k), v); }
+  // Non-temporal store (p aligned to the vector): the line is written without being read first.
+  static void stream(T* p, V v) { _mm512_stream_ps(p, v); }
+  static void stream_fence() { _mm_sfence(); }
   static V tail_zero(V v, std::size_t k) { return _mm512_maskz_mov_ps(tail_mask(k), v); }
 
   static V set(T a) { return _mm512_set1_ps(a); }
@@ -91,6 +94,9 @@ struct F64 {
     return _mm512_mask_loadu_pd(_mm512_set1_pd(fill), tail_mask(k), p);
   }
   static void store_tail(T* p, std::size_t k, V v) { _mm512_mask_storeu_pd(p, tail_mask(k), v); }
+  // Non-temporal store (p aligned to the vector): the line is written without being read first.
+  static void stream(T* p, V v) { _mm512_stream_pd(p, v); }
+  static void stream_fence() { _mm_sfence(); }
   static V tail_zero(V v, std::size_t k) { return _mm512_maskz_mov_pd(tail_mask(k), v); }
 
   static V set(T a) { return _mm512_set1_pd(a); }
