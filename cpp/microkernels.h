@@ -680,9 +680,10 @@ double raddstoreextexp(const typename S::T* x, typename S::T* y, std::size_t n, 
 // the float32 log-normaliser (row_kernels.h, log_z_three_pass_extexp). The sum is kept in double
 // lanes, not SeededSum's float ones: log d needs the sum of the terms other than the max's to 2^-30
 // of itself, and SeededSum's carried errors, as large as terms below an ULP of the lane, are added
-// in float (9 ULP of a log-probability, measured). The next row's x is prefetched.
+// in float (9 ULP of a log-probability, measured). The next row's x is prefetched, and its y when y
+// is not null (nothing is written here).
 template <class S, bool wide>
-double raddextexp2e(const typename S::T* x, std::size_t n, typename S::T e) {
+double raddextexp2e(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T e) {
   using V = typename S::V;
   constexpr std::size_t W = S::W;
   constexpr std::size_t K = 2 * U;
@@ -690,7 +691,7 @@ double raddextexp2e(const typename S::T* x, std::size_t n, typename S::T e) {
   typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
   std::size_t i = 0;
   for (; i + K * W <= n; i += K * W) {
-    prefetch_row_ahead<S, K>(x + i, nullptr, n);
+    prefetch_row_ahead<S, K>(x + i, y ? y + i : nullptr, n);
     V v[K];
     for (std::size_t u = 0; u < K; ++u) v[u] = S::load(x + i + u * W);
     extexp_terms<S, wide, K>(v, K, ve);
@@ -778,18 +779,19 @@ bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
 // ----------------------------------------------------------------------------- raddextexp2e_short
 // The float32 log-normaliser's passes for a row of at most 8 vectors, in registers: the max m, e its
 // n, s = sum_i exp(x_i) 2^-e (raddstoreextexp's terms, in double lanes) and q, the max's own term as
-// those terms compute it. false: the row needs the general kernels (non-finite, or |max| > direct).
+// those terms compute it; a row 4 rows on is prefetched. false: the row needs the general kernels
+// (non-finite, or |max| > direct).
 struct ExpSum2e {
   double m, e, s, q;
 };
 template <class S, std::size_t k>
-bool raddextexp2e_short(const typename S::T* x, std::size_t n, ExpSum2e& out) {
+bool raddextexp2e_short(const typename S::T* x, typename S::T* y, std::size_t n, ExpSum2e& out) {
   using T = typename S::T;
   using V = typename S::V;
   using L = ExtExpLimits<T>;
   constexpr std::size_t W = S::W;
   const std::size_t tail = n - (k - 1) * W;
-  prefetch_row_ahead<S, k>(x, nullptr, 4 * n);
+  prefetch_row_ahead<S, k>(x, y, 4 * n);  // y: log_softmax's output, or null
   V v[k + 1];
   for (std::size_t u = 0; u + 1 < k; ++u) v[u] = S::load(x + u * W);
   v[k - 1] = S::load_tail(x + (k - 1) * W, tail, x[0]);
@@ -820,7 +822,7 @@ bool raddextexp2e_short(const typename S::T* x, std::size_t n, ExpSum2e& out) {
 
 // ------------------------------------------------------------------------------------ vsubtract2
 // y_i = (x_i - hi) - lo: log-softmax from the log-normaliser hi + lo.
-template <class S, bool prefetch = false>
+template <class S>
 void vsubtract2(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T hi, typename S::T lo) {
   using V = typename S::V;
   constexpr std::size_t W = S::W;
@@ -829,9 +831,6 @@ void vsubtract2(const typename S::T* x, typename S::T* y, std::size_t n, typenam
   auto f = [&](V v) { return S::sub(S::sub(v, vh), vl); };
   std::size_t i = 0;
   for (; i + K * W <= n; i += K * W) {
-    // A whole row's pass: the next row's y, for these writes' successors (not for the pieces of a
-    // split row, whose next piece another thread writes).
-    if constexpr (prefetch) prefetch_row_ahead<S, K>(nullptr, y + i, n);
     for (std::size_t u = 0; u < K; ++u) S::store(y + i + u * W, f(S::load(x + i + u * W)));
   }
   for (; i + W <= n; i += W) S::store(y + i, f(S::load(x + i)));
