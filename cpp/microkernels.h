@@ -732,22 +732,23 @@ void vscale2(typename S::T* y, std::size_t n, typename S::T c_hi, typename S::T 
 }
 
 // --------------------------------------------------------------------------------- softmax_short
-// The float32 three-pass kernel for a row of at most 8 vectors, held in registers: one read, one
-// write, no loops (k = the row's vector count, a template argument; the exponentials four at a
-// time). The lanes past the row read as x[0] (they move neither max nor min) and are zeroed before the
-// sum; a row 4 rows on is prefetched meanwhile. false: the row needs the general kernels (a non-finite
-// or |max| > ExtExpLimits::direct row).
-template <class S, std::size_t k>
-bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
+// The float32 three-pass kernels for a row of at most 8 vectors, held in registers: one read (and
+// one write), no loops (k = the row's vector count, a template argument; the exponentials four at a
+// time). short_row_terms, their shared start: v[u] = exp(x) 2^-e for the row's k vectors (the lanes
+// past the row read as x[0], which moves neither max nor min, then zeroed), and with `with_max`
+// v[k] = the max's own term as they compute it; m the max, e its n. A row 4 rows on is prefetched
+// (y null: x only). false: the row needs the general kernels (a non-finite or |max| > direct row).
+template <class S, std::size_t k, bool with_max>
+SOFTLIB_INLINE bool short_row_terms(const typename S::T* x, typename S::T* y, std::size_t n,
+                                    typename S::V (&v)[k + with_max], typename S::T& m, typename S::V& ve) {
   using T = typename S::T;
   using V = typename S::V;
   using L = ExtExpLimits<T>;
-  constexpr std::size_t W = S::W;
+  constexpr std::size_t W = S::W, K = k + with_max;
   const std::size_t tail = n - (k - 1) * W;  // 1..W lanes in the last vector
   // A row of 128 floats is computed in about the latency of L3: fetch 4 rows on (measured: 37.5
   // ns a row with the next row, 35.5 with 2 to 8 rows on, 35 in L1, at 4096x128).
   prefetch_row_ahead<S, k>(x, y, 4 * n);
-  V v[k];
   for (std::size_t u = 0; u + 1 < k; ++u) v[u] = S::load(x + u * W);
   v[k - 1] = S::load_tail(x + (k - 1) * W, tail, x[0]);
   V hi = v[0], lo = v[0];
@@ -755,16 +756,28 @@ bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
     hi = S::max(hi, v[u]);
     if constexpr (!wide_is_free<S>::value) lo = S::min(lo, v[u]);
   }
-  const T m = hmax<S>(hi);
+  m = hmax<S>(hi);
   const T mn = wide_is_free<S>::value ? m : -hmax<S>(S::sub(S::set(T(0)), lo));
   if (!(std::fabs(m) <= L::direct)) return false;  // NaN, +-inf or beyond the direct range
-  const V ve = extexp_n<S>(S::set(m));
+  ve = extexp_n<S>(S::set(m));
+  if constexpr (with_max) v[k] = S::set(m);
   if (wide_is_free<S>::value || !(mn >= m - L::narrow)) {
-    extexp_terms<S, true, k>(v, k, ve);
+    extexp_terms<S, true, K>(v, K, ve);
   } else {
-    extexp_terms<S, false, k>(v, k, ve);
+    extexp_terms<S, false, K>(v, K, ve);
   }
   v[k - 1] = S::tail_zero(v[k - 1], tail);
+  return true;
+}
+
+template <class S, std::size_t k>
+bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr std::size_t W = S::W;
+  V v[k], ve;
+  T m;
+  if (!short_row_terms<S, k, false>(x, y, n, v, m, ve)) return false;
   typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
   for (std::size_t u = 0; u < k; ++u) S::acc_add(acc[u % 2], v[u]);
   const double s = acc_total<S>(acc);
@@ -772,15 +785,14 @@ bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
   const double c = 1.0 / s;
   const V vh = S::set(T(c)), vl = S::set(T(c - double(T(c))));
   for (std::size_t u = 0; u + 1 < k; ++u) S::store(y + u * W, times2<S>(v[u], vh, vl));
-  S::store_tail(y + (k - 1) * W, tail, times2<S>(v[k - 1], vh, vl));
+  S::store_tail(y + (k - 1) * W, n - (k - 1) * W, times2<S>(v[k - 1], vh, vl));
   return true;
 }
 
 // ----------------------------------------------------------------------------- raddextexp2e_short
 // The float32 log-normaliser's passes for a row of at most 8 vectors, in registers: the max m, e its
 // n, s = sum_i exp(x_i) 2^-e (raddstoreextexp's terms, in double lanes) and q, the max's own term as
-// those terms compute it; a row 4 rows on is prefetched. false: the row needs the general kernels
-// (non-finite, or |max| > direct).
+// those terms compute it. y: log_softmax's output, prefetched, or null. false: as softmax_short.
 struct ExpSum2e {
   double m, e, s, q;
 };
@@ -788,29 +800,10 @@ template <class S, std::size_t k>
 bool raddextexp2e_short(const typename S::T* x, typename S::T* y, std::size_t n, ExpSum2e& out) {
   using T = typename S::T;
   using V = typename S::V;
-  using L = ExtExpLimits<T>;
   constexpr std::size_t W = S::W;
-  const std::size_t tail = n - (k - 1) * W;
-  prefetch_row_ahead<S, k>(x, y, 4 * n);  // y: log_softmax's output, or null
-  V v[k + 1];
-  for (std::size_t u = 0; u + 1 < k; ++u) v[u] = S::load(x + u * W);
-  v[k - 1] = S::load_tail(x + (k - 1) * W, tail, x[0]);
-  V hi = v[0], lo = v[0];
-  for (std::size_t u = 1; u < k; ++u) {
-    hi = S::max(hi, v[u]);
-    if constexpr (!wide_is_free<S>::value) lo = S::min(lo, v[u]);
-  }
-  const T m = hmax<S>(hi);
-  const T mn = wide_is_free<S>::value ? m : -hmax<S>(S::sub(S::set(T(0)), lo));
-  if (!(std::fabs(m) <= L::direct)) return false;
-  const V ve = extexp_n<S>(S::set(m));
-  v[k] = S::set(m);  // the max's own term, among the others
-  if (wide_is_free<S>::value || !(mn >= m - L::narrow)) {
-    extexp_terms<S, true, k + 1>(v, k + 1, ve);
-  } else {
-    extexp_terms<S, false, k + 1>(v, k + 1, ve);
-  }
-  v[k - 1] = S::tail_zero(v[k - 1], tail);
+  V v[k + 1], ve;
+  T m;
+  if (!short_row_terms<S, k, true>(x, y, n, v, m, ve)) return false;
   typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
   for (std::size_t u = 0; u < k; ++u) S::acc_add(acc[u % 2], v[u]);
   T q[W], e[W];
