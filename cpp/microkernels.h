@@ -731,16 +731,26 @@ void vscale2(typename S::T* y, std::size_t n, typename S::T c_hi, typename S::T 
   if (i < n) S::store_tail(y + i, n - i, f(S::load_tail(y + i, n - i, 0)));
 }
 
+// e^(m - e ln 2) in double: the exact value of the max's term exp(m) 2^-e (|m - e ln 2| <= ln 2 / 2;
+// e ln 2 = e ln2_hi, exact, + e ln2_lo).
+inline double max_term_exact(double m, double e) {
+  using C = ExpConstants<double>;
+  return std::exp((m - e * C::ln2_hi) - e * C::ln2_lo);
+}
+
 // --------------------------------------------------------------------------------- softmax_short
 // The float32 three-pass kernels for a row of at most 8 vectors, held in registers: one read (and
 // one write), no loops (k = the row's vector count, a template argument; the exponentials four at a
 // time). short_row_terms, their shared start: v[u] = exp(x) 2^-e for the row's k vectors (the lanes
 // past the row read as x[0], which moves neither max nor min, then zeroed), and with `with_max`
-// v[k] = the max's own term as they compute it; m the max, e its n. A row 4 rows on is prefetched
-// (y null: x only). false: the row needs the general kernels (a non-finite or |max| > direct row).
+// v[k] = the max's own term as they compute it and *t its exact value (max_term_exact, called before
+// the exponentials so that its latency hides behind theirs); m the max, e its n. A row 4 rows on is
+// prefetched (y null: x only). false: the row needs the general kernels (a non-finite or |max| >
+// direct row).
 template <class S, std::size_t k, bool with_max>
 SOFTLIB_INLINE bool short_row_terms(const typename S::T* x, typename S::T* y, std::size_t n,
-                                    typename S::V (&v)[k + with_max], typename S::T& m, typename S::V& ve) {
+                                    typename S::V (&v)[k + with_max], typename S::T& m, typename S::V& ve,
+                                    double* t = nullptr) {
   using T = typename S::T;
   using V = typename S::V;
   using L = ExtExpLimits<T>;
@@ -760,7 +770,12 @@ SOFTLIB_INLINE bool short_row_terms(const typename S::T* x, typename S::T* y, st
   const T mn = wide_is_free<S>::value ? m : -hmax<S>(S::sub(S::set(T(0)), lo));
   if (!(std::fabs(m) <= L::direct)) return false;  // NaN, +-inf or beyond the direct range
   ve = extexp_n<S>(S::set(m));
-  if constexpr (with_max) v[k] = S::set(m);
+  if constexpr (with_max) {
+    v[k] = S::set(m);
+    T e[W];
+    S::to_array(ve, e);
+    *t = max_term_exact(m, e[0]);
+  }
   if (wide_is_free<S>::value || !(mn >= m - L::narrow)) {
     extexp_terms<S, true, K>(v, K, ve);
   } else {
@@ -794,7 +809,7 @@ bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
 // n, s = sum_i exp(x_i) 2^-e (raddstoreextexp's terms, in double lanes) and q, the max's own term as
 // those terms compute it. y: log_softmax's output, prefetched, or null. false: as softmax_short.
 struct ExpSum2e {
-  double m, e, s, q;
+  double m, e, s, q, t;  // t: q's exact value, e^(m - e ln 2)
 };
 template <class S, std::size_t k>
 bool raddextexp2e_short(const typename S::T* x, typename S::T* y, std::size_t n, ExpSum2e& out) {
@@ -803,13 +818,14 @@ bool raddextexp2e_short(const typename S::T* x, typename S::T* y, std::size_t n,
   constexpr std::size_t W = S::W;
   V v[k + 1], ve;
   T m;
-  if (!short_row_terms<S, k, true>(x, y, n, v, m, ve)) return false;
+  double t;
+  if (!short_row_terms<S, k, true>(x, y, n, v, m, ve, &t)) return false;
   typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
   for (std::size_t u = 0; u < k; ++u) S::acc_add(acc[u % 2], v[u]);
   T q[W], e[W];
   S::to_array(v[k], q);
   S::to_array(ve, e);
-  out = {double(m), double(e[0]), acc_total<S>(acc), double(q[0])};
+  out = {double(m), double(e[0]), acc_total<S>(acc), double(q[0]), t};
   return std::isfinite(out.s);  // false: a NaN the max did not show
 }
 

@@ -232,6 +232,7 @@ struct RowKernels {
   // others again (log1p_others), as log_d_of does. (libm's log1p took 29 ns a call here, log 7.)
   static LogZ log_z_three_pass_extexp(const T* x, T* y, std::size_t n, mk::MinMax<S> r) {
     const T m = r.max, e = max_exponent(m);
+    const double t = mk::max_term_exact(m, e);
     const bool narrow = r.min >= m - mk::ExtExpLimits<T>::narrow;  // false for a NaN min
     const double s = narrow ? mk::raddextexp2e<S, false>(x, y, n, e) : mk::raddextexp2e<S, true>(x, y, n, e);
     if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
@@ -239,11 +240,11 @@ struct RowKernels {
     mk::extexp_terms<S, false, 1>(vm, 1, S::set(e));
     T q[S::W];
     S::to_array(vm[0], q);
-    return log_z_of_sum(x, n, {double(m), double(e), s, double(q[0])});
+    return log_z_of_sum(x, n, {double(m), double(e), s, double(q[0]), t});
   }
   static LogZ log_z_of_sum(const T* x, std::size_t n, mk::ExpSum2e p) {
     using C = ExpConstants<double>;
-    const double r = (p.m - p.e * C::ln2_hi) - p.e * C::ln2_lo, t = std::exp(r);
+    const double r = (p.m - p.e * C::ln2_hi) - p.e * C::ln2_lo, t = p.t;
     const double others = std::fmax(0.0, p.s - p.q);  // (d - 1) t
     if (others < (dominated_below<T> - 1.0) * t) return {p.m, log1p_others(x, n, p.m, 1.0 + others / t), true};
     // log d = log(t + others) - r: |r| <= 0.35 and log d >= 2^-12 here, so both roundings stay
