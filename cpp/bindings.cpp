@@ -28,7 +28,7 @@ py::list kernels() {
     d["dtype"] = k.itemsize == 4 ? "float32" : "float64";
     d["op"] = k.op;
     d["algorithm"] = k.algorithm;
-    d["kind"] = k.reduce ? "reduce" : "row";
+    d["kind"] = k.kind;
     d["lanes"] = k.lanes;
     out.append(d);
   }
@@ -45,10 +45,10 @@ std::string auto_algorithm(const std::string& op, std::size_t n, std::size_t ite
   if (itemsize != 4 && itemsize != 8) throw std::invalid_argument("itemsize must be 4 or 8");
   softlib::Isa path = softlib::active_kernels().isa;
   bool found = isa.empty();
-#define SOFTLIB_PATH_NAMED(name, lanes)  \
-  if (isa == #name) {                    \
-    path = softlib::Isa::name;           \
-    found = true;                        \
+#define SOFTLIB_PATH_NAMED(name, lanes) \
+  if (isa == #name) {                   \
+    path = softlib::Isa::name;          \
+    found = true;                       \
   }
   SOFTLIB_ISAS(SOFTLIB_PATH_NAMED)
 #undef SOFTLIB_PATH_NAMED
@@ -61,8 +61,7 @@ std::string auto_algorithm(const std::string& op, std::size_t n, std::size_t ite
 PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
   m.doc() = "softlib's compiled kernels; use the functions of the softlib package instead.";
 
-  m.def("isa", [] { return std::string(softlib::isa_name(softlib::active_kernels().isa)); },
-        "The active code path.");
+  m.def("isa", [] { return std::string(softlib::isa_name(softlib::active_kernels().isa)); }, "The active code path.");
   m.def("isas", &available_isas, "The code paths this CPU supports and this module has, baseline first.");
   m.def("select_isa", &softlib::select_isa, py::arg("name"), "Make `name` the active code path.");
   m.def("cpu_count", &softlib::hardware_threads, "The number of threads threads=None may use.");

@@ -7,7 +7,8 @@
 //     softlib._core.kernels() lists and tests/test_kernels.py runs one by one at its tile boundaries
 //     (through softlib._core_testing.run_kernel).
 // X(name, isa, dtype, kind, member): `member` is the entry of the path's Kernels<T> table (kernels.h);
-// kind `row` is y[0..n) = f(x[0..n)), kind `reduce` is a scalar of x[0..n).
+// kind `row` is y[0..n) = f(x[0..n)), kind `rows` the same over many rows (strided), kind `reduce` is
+// a scalar of x[0..n).
 #pragma once
 
 // X(name): in the order of the `algorithm` index.
@@ -23,6 +24,10 @@
   X(f32_softmax_three_pass_recompute__portable, portable, f32, row, softmax[three_pass_recompute]) \
   X(f32_softmax_two_pass__portable, portable, f32, row, softmax[two_pass]) \
   X(f32_softmax_online__portable, portable, f32, row, softmax[online]) \
+  X(f32_softmax_rows_three_pass__portable, portable, f32, rows, softmax_rows[three_pass]) \
+  X(f32_softmax_rows_three_pass_recompute__portable, portable, f32, rows, softmax_rows[three_pass_recompute]) \
+  X(f32_softmax_rows_two_pass__portable, portable, f32, rows, softmax_rows[two_pass]) \
+  X(f32_softmax_rows_online__portable, portable, f32, rows, softmax_rows[online]) \
   X(f32_log_softmax_three_pass__portable, portable, f32, row, log_softmax[three_pass]) \
   X(f32_log_softmax_three_pass_recompute__portable, portable, f32, row, log_softmax[three_pass_recompute]) \
   X(f32_log_softmax_two_pass__portable, portable, f32, row, log_softmax[two_pass]) \
@@ -37,6 +42,10 @@
   X(f64_softmax_three_pass_recompute__portable, portable, f64, row, softmax[three_pass_recompute]) \
   X(f64_softmax_two_pass__portable, portable, f64, row, softmax[two_pass]) \
   X(f64_softmax_online__portable, portable, f64, row, softmax[online]) \
+  X(f64_softmax_rows_three_pass__portable, portable, f64, rows, softmax_rows[three_pass]) \
+  X(f64_softmax_rows_three_pass_recompute__portable, portable, f64, rows, softmax_rows[three_pass_recompute]) \
+  X(f64_softmax_rows_two_pass__portable, portable, f64, rows, softmax_rows[two_pass]) \
+  X(f64_softmax_rows_online__portable, portable, f64, rows, softmax_rows[online]) \
   X(f64_log_softmax_three_pass__portable, portable, f64, row, log_softmax[three_pass]) \
   X(f64_log_softmax_three_pass_recompute__portable, portable, f64, row, log_softmax[three_pass_recompute]) \
   X(f64_log_softmax_two_pass__portable, portable, f64, row, log_softmax[two_pass]) \
@@ -51,6 +60,10 @@
   X(f32_softmax_three_pass_recompute__avx2, avx2, f32, row, softmax[three_pass_recompute]) \
   X(f32_softmax_two_pass__avx2, avx2, f32, row, softmax[two_pass]) \
   X(f32_softmax_online__avx2, avx2, f32, row, softmax[online]) \
+  X(f32_softmax_rows_three_pass__avx2, avx2, f32, rows, softmax_rows[three_pass]) \
+  X(f32_softmax_rows_three_pass_recompute__avx2, avx2, f32, rows, softmax_rows[three_pass_recompute]) \
+  X(f32_softmax_rows_two_pass__avx2, avx2, f32, rows, softmax_rows[two_pass]) \
+  X(f32_softmax_rows_online__avx2, avx2, f32, rows, softmax_rows[online]) \
   X(f32_log_softmax_three_pass__avx2, avx2, f32, row, log_softmax[three_pass]) \
   X(f32_log_softmax_three_pass_recompute__avx2, avx2, f32, row, log_softmax[three_pass_recompute]) \
   X(f32_log_softmax_two_pass__avx2, avx2, f32, row, log_softmax[two_pass]) \
@@ -65,6 +78,10 @@
   X(f64_softmax_three_pass_recompute__avx2, avx2, f64, row, softmax[three_pass_recompute]) \
   X(f64_softmax_two_pass__avx2, avx2, f64, row, softmax[two_pass]) \
   X(f64_softmax_online__avx2, avx2, f64, row, softmax[online]) \
+  X(f64_softmax_rows_three_pass__avx2, avx2, f64, rows, softmax_rows[three_pass]) \
+  X(f64_softmax_rows_three_pass_recompute__avx2, avx2, f64, rows, softmax_rows[three_pass_recompute]) \
+  X(f64_softmax_rows_two_pass__avx2, avx2, f64, rows, softmax_rows[two_pass]) \
+  X(f64_softmax_rows_online__avx2, avx2, f64, rows, softmax_rows[online]) \
   X(f64_log_softmax_three_pass__avx2, avx2, f64, row, log_softmax[three_pass]) \
   X(f64_log_softmax_three_pass_recompute__avx2, avx2, f64, row, log_softmax[three_pass_recompute]) \
   X(f64_log_softmax_two_pass__avx2, avx2, f64, row, log_softmax[two_pass]) \
@@ -79,6 +96,10 @@
   X(f32_softmax_three_pass_recompute__avx512, avx512, f32, row, softmax[three_pass_recompute]) \
   X(f32_softmax_two_pass__avx512, avx512, f32, row, softmax[two_pass]) \
   X(f32_softmax_online__avx512, avx512, f32, row, softmax[online]) \
+  X(f32_softmax_rows_three_pass__avx512, avx512, f32, rows, softmax_rows[three_pass]) \
+  X(f32_softmax_rows_three_pass_recompute__avx512, avx512, f32, rows, softmax_rows[three_pass_recompute]) \
+  X(f32_softmax_rows_two_pass__avx512, avx512, f32, rows, softmax_rows[two_pass]) \
+  X(f32_softmax_rows_online__avx512, avx512, f32, rows, softmax_rows[online]) \
   X(f32_log_softmax_three_pass__avx512, avx512, f32, row, log_softmax[three_pass]) \
   X(f32_log_softmax_three_pass_recompute__avx512, avx512, f32, row, log_softmax[three_pass_recompute]) \
   X(f32_log_softmax_two_pass__avx512, avx512, f32, row, log_softmax[two_pass]) \
@@ -93,6 +114,10 @@
   X(f64_softmax_three_pass_recompute__avx512, avx512, f64, row, softmax[three_pass_recompute]) \
   X(f64_softmax_two_pass__avx512, avx512, f64, row, softmax[two_pass]) \
   X(f64_softmax_online__avx512, avx512, f64, row, softmax[online]) \
+  X(f64_softmax_rows_three_pass__avx512, avx512, f64, rows, softmax_rows[three_pass]) \
+  X(f64_softmax_rows_three_pass_recompute__avx512, avx512, f64, rows, softmax_rows[three_pass_recompute]) \
+  X(f64_softmax_rows_two_pass__avx512, avx512, f64, rows, softmax_rows[two_pass]) \
+  X(f64_softmax_rows_online__avx512, avx512, f64, rows, softmax_rows[online]) \
   X(f64_log_softmax_three_pass__avx512, avx512, f64, row, log_softmax[three_pass]) \
   X(f64_log_softmax_three_pass_recompute__avx512, avx512, f64, row, log_softmax[three_pass_recompute]) \
   X(f64_log_softmax_two_pass__avx512, avx512, f64, row, log_softmax[two_pass]) \

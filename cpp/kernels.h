@@ -41,9 +41,16 @@ constexpr double dominated_below = sizeof(T) == 4 ? 1.0 + 0x1p-12 : 2.0;
 template <typename T>
 using RowKernel = void (*)(const T* x, T* y, std::size_t n);
 
+// Rows r = 0..rows-1 at x + r sx, y + r sy, each y = f(x) over n elements.
+template <typename T>
+using RowsKernel = void (*)(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows, std::size_t n);
+
 template <typename T>
 struct Kernels {
   RowKernel<T> softmax[n_algorithms];
+  // softmax[a] over many rows: three_pass's short float32 rows pipelined across rows (microkernels.h,
+  // softmax_short_rows), the others row by row.
+  RowsKernel<T> softmax_rows[n_algorithms];
   RowKernel<T> log_softmax[n_algorithms];  // three_pass and three_pass_recompute coincide here
   T (*logsumexp)(const T* x, std::size_t n);
   T (*row_max)(const T* x, std::size_t n);

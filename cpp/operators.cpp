@@ -189,10 +189,15 @@ void elementwise(Op op, const Kernels<T>& k, Isa isa, const Rows<const T>& x, co
     }
     return;
   }
-  RowKernel<T> kernel = op == Op::softmax       ? k.softmax[algorithm]
-                        : op == Op::log_softmax ? k.log_softmax[algorithm]
-                        : op == Op::stablemax   ? k.stablemax
-                                                : k.log_stablemax;
+  if (op == Op::softmax) {  // the rows kernels: short rows pipelined across rows
+    parallel_for(x.rows, nt, [&](std::size_t b, std::size_t e, int) {
+      k.softmax_rows[algorithm](x.row(b), x.stride, y.row(b), y.stride, e - b, x.n);
+    });
+    return;
+  }
+  RowKernel<T> kernel = op == Op::log_softmax ? k.log_softmax[algorithm]
+                        : op == Op::stablemax ? k.stablemax
+                                              : k.log_stablemax;
   parallel_for(x.rows, nt, [&](std::size_t b, std::size_t e, int) {
     for (std::size_t r = b; r < e; ++r) kernel(x.row(r), y.row(r), x.n);
   });

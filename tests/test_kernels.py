@@ -224,6 +224,7 @@ def test_the_kernel_list_covers_every_path_and_algorithm():
             for algorithm in ALGORITHMS:
                 assert f"{dt}_softmax_{algorithm}__{path}" in names
                 assert f"{dt}_log_softmax_{algorithm}__{path}" in names
+                assert f"{dt}_softmax_rows_{algorithm}__{path}" in names
             for op in ("logsumexp", "rmax", "vexp", "stablemax", "log_stablemax"):
                 assert f"{dt}_{op}__{path}" in names
     assert {k["isa"] for k in NAMED} == set(PATHS)
@@ -391,3 +392,31 @@ def test_two_pass_streamed_output_at_every_alignment(path, dtype):
             core.softmax(x, y, ALGORITHMS.index("two_pass"), threads, path)
             assert ulp_error(y, exact, dtype).max() <= (3 if dtype == np.float32 else 4), (offset, threads)
             assert np.array_equal(y, first.setdefault(threads, y.copy())), (offset, threads)
+
+
+# --- The rows kernels (kernels.h, softmax_rows): three_pass's short float32 rows pipelined ---------
+# microkernels.h, softmax_short_rows, finds the next row's max while this row computes, and stops at a
+# row it cannot take (non-finite, beyond the direct range), which the general kernel runs. On many
+# rows, with such rows anywhere among them, every rows kernel gives its row kernel's values bit for
+# bit, and writes nothing past the last row.
+@pytest.mark.parametrize("kernel", [k for k in NAMED if k["kind"] == "rows"], ids=lambda k: k["name"])
+def test_rows_kernel_equals_its_row_kernel_row_by_row(kernel):
+    dtype = np.dtype(kernel["dtype"])
+    row_kernel = kernel["name"].replace("_rows_", "_")
+    rng = np.random.default_rng(14)
+    for n in three_pass_sizes(kernel["lanes"]):
+        kinds = list(three_pass_rows(rng, n).values())
+        for m in (1, 2, 3, 9):
+            x = rng.normal(scale=4.0, size=(m, n)).astype(dtype)
+            for r in range(m):  # every row kind, each first, in the middle and last once
+                if r % 2 == 0 or r == m - 1:
+                    x[r] = kinds[(r + n) % len(kinds)]
+            if m > 2:
+                x[1, n // 2] = np.nan
+            buf = np.full(m * n + 5, -7.0, dtype)
+            core_testing.run_kernel(kernel["name"], x, buf[:m * n].reshape(m, n))
+            assert (buf[m * n:] == -7.0).all(), (kernel["name"], n, m)
+            for r in range(m):
+                want = np.empty(n, dtype)
+                core_testing.run_kernel(row_kernel, np.ascontiguousarray(x[r]), want)
+                np.testing.assert_array_equal(buf[r * n:(r + 1) * n], want, err_msg=f"n={n} m={m} r={r}")

@@ -129,17 +129,28 @@ T row_max(const py::array_t<T, 0>& x, const std::string& isa) {
   return kernels_of<T>(table_named(isa)).row_max(x.data(), static_cast<std::size_t>(x.shape(0)));
 }
 
-// One named kernel alone over x (contiguous 1-D): kind `row` writes out (same shape and dtype),
-// kind `reduce` returns the scalar (out ignored, may be None).
+// One named kernel alone over x (C-contiguous; 1-D, or 2-D for kind `rows`, whose rows it takes
+// together): kinds `row` and `rows` write out (same shape and dtype), kind `reduce` returns the scalar
+// (out ignored, may be None).
+bool c_contiguous(const py::array& a) {
+  py::ssize_t stride = a.itemsize();
+  for (py::ssize_t d = a.ndim() - 1; d >= 0; --d) {
+    if (a.shape(d) > 1 && a.strides(d) != stride) return false;
+    stride *= a.shape(d);
+  }
+  return true;
+}
 py::object run_kernel(const std::string& name, const py::array& x, py::object out) {
   const softlib::NamedKernel& k = softlib::kernel_named(name);
-  if (x.ndim() != 1 || (x.shape(0) > 1 && x.strides(0) != x.itemsize())) {
-    throw std::invalid_argument("expected a contiguous 1-D array");
+  const bool rows = k.kind == "rows";
+  if (!(x.ndim() == 1 || (rows && x.ndim() == 2)) || !c_contiguous(x)) {
+    throw std::invalid_argument(rows ? "expected a contiguous 1-D or 2-D array" : "expected a contiguous 1-D array");
   }
   if (static_cast<std::size_t>(x.itemsize()) != k.itemsize || !(is_f32(x) || is_f64(x))) {
     throw std::invalid_argument(name + " takes " + (k.itemsize == 4 ? "float32" : "float64"));
   }
-  const std::size_t n = static_cast<std::size_t>(x.shape(0));
+  const std::size_t n = static_cast<std::size_t>(x.shape(x.ndim() - 1));
+  const std::size_t m = x.ndim() == 2 ? static_cast<std::size_t>(x.shape(0)) : 1;
   if (n < 1) throw std::invalid_argument("the kernels take n >= 1");
   if (k.reduce) {
     if (k.itemsize == 4) return py::float_(k.reduce_f32(static_cast<const float*>(x.data()), n));
@@ -147,16 +158,22 @@ py::object run_kernel(const std::string& name, const py::array& x, py::object ou
   }
   py::array y = out.cast<py::array>();
   check_dtypes(x, y);
-  if (y.ndim() != 1 || y.shape(0) != x.shape(0) || !y.writeable() ||
-      (n > 1 && y.strides(0) != y.itemsize())) {
+  bool same_shape = y.ndim() == x.ndim();
+  for (py::ssize_t d = 0; same_shape && d < x.ndim(); ++d) same_shape = y.shape(d) == x.shape(d);
+  if (!same_shape || !y.writeable() || !c_contiguous(y)) {
     throw std::invalid_argument("out must be a writable contiguous array of x's shape");
   }
+  const auto sn = static_cast<std::ptrdiff_t>(n);
   {
     py::gil_scoped_release release;
     if (k.itemsize == 4) {
-      k.row_f32(static_cast<const float*>(x.data()), static_cast<float*>(y.mutable_data()), n);
+      const auto* xp = static_cast<const float*>(x.data());
+      auto* yp = static_cast<float*>(y.mutable_data());
+      rows ? k.rows_f32(xp, sn, yp, sn, m, n) : k.row_f32(xp, yp, n);
     } else {
-      k.row_f64(static_cast<const double*>(x.data()), static_cast<double*>(y.mutable_data()), n);
+      const auto* xp = static_cast<const double*>(x.data());
+      auto* yp = static_cast<double*>(y.mutable_data());
+      rows ? k.rows_f64(xp, sn, yp, sn, m, n) : k.row_f64(xp, yp, n);
     }
   }
   return out;
@@ -169,7 +186,7 @@ PYBIND11_MODULE(_core_testing, m, py::mod_gil_not_used()) {
   m.def("select_isa", &softlib::select_isa, py::arg("name"), "Make `name` the active code path here.");
   m.def("isa", [] { return std::string(softlib::isa_name(softlib::active_kernels().isa)); });
   m.def("run_kernel", &run_kernel, py::arg("name"), py::arg("x"), py::arg("out") = py::none(),
-        "One named kernel (softlib._core.kernels()) alone over a contiguous 1-D array.");
+        "One named kernel (softlib._core.kernels()) alone over a contiguous 1-D array (2-D: kind rows).");
   m.def(
       "softmax_plain",
       [](const py::array& x, py::array out, int algorithm, int threads, const std::string& isa) {
@@ -183,7 +200,7 @@ PYBIND11_MODULE(_core_testing, m, py::mod_gil_not_used()) {
   m.def("row_max", &row_max<float>, py::arg("x").noconvert(), py::arg("isa") = "");
   m.def("row_max", &row_max<double>, py::arg("x").noconvert(), py::arg("isa") = "");
   m.def("exp", &exp_kernel, py::arg("x"), py::arg("isa") = "", "The exp kernel of a code path alone.");
-  m.def("exp_f32_ulp_scan", &exp_f32_ulp_scan, py::arg("lo"), py::arg("hi"), py::arg("isas"),
-        py::arg("threads") = 2, py::arg("ref_isa") = "",
+  m.def("exp_f32_ulp_scan", &exp_f32_ulp_scan, py::arg("lo"), py::arg("hi"), py::arg("isas"), py::arg("threads") = 2,
+        py::arg("ref_isa") = "",
         "Test only: the largest ULP error of each path's float32 exp over every float in [lo, hi].");
 }

@@ -18,6 +18,9 @@ struct F32 {
   // ldexp is one instruction (scalef) whatever the exponent: the kernels' wide-range variants cost
   // no more than their narrow ones, so they need not look for the row's min.
   static constexpr bool ldexp_is_one_instruction = true;
+  // 32 vector registers: a short row's terms and the next row's max fit together (row_kernels.h,
+  // softmax_three_pass_rows; AVX2's 16 spill them).
+  static constexpr std::size_t registers = 32;
 
   static __mmask16 tail_mask(std::size_t k) { return static_cast<__mmask16>((1u << k) - 1u); }
   static V load(const T* p) { return _mm512_loadu_ps(p); }
