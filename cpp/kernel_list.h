@@ -7,8 +7,8 @@
 //     softlib._core.kernels() lists and tests/test_kernels.py runs one by one at its tile boundaries
 //     (through softlib._core_testing.run_kernel).
 // X(name, isa, dtype, kind, member): `member` is the entry of the path's Kernels<T> table (kernels.h);
-// kind `row` is y[0..n) = f(x[0..n)), kind `rows` the same over many rows (strided), kind `reduce` is
-// a scalar of x[0..n).
+// kind `row` is y[0..n) = f(x[0..n)), kind `reduce` is a scalar of x[0..n); kinds `rows` and
+// `reduce_rows` are the same over many rows (strided).
 #pragma once
 
 // X(name): in the order of the `algorithm` index.
@@ -32,7 +32,12 @@
   X(f32_log_softmax_three_pass_recompute__portable, portable, f32, row, log_softmax[three_pass_recompute]) \
   X(f32_log_softmax_two_pass__portable, portable, f32, row, log_softmax[two_pass]) \
   X(f32_log_softmax_online__portable, portable, f32, row, log_softmax[online]) \
+  X(f32_log_softmax_rows_three_pass__portable, portable, f32, rows, log_softmax_rows[three_pass]) \
+  X(f32_log_softmax_rows_three_pass_recompute__portable, portable, f32, rows, log_softmax_rows[three_pass_recompute]) \
+  X(f32_log_softmax_rows_two_pass__portable, portable, f32, rows, log_softmax_rows[two_pass]) \
+  X(f32_log_softmax_rows_online__portable, portable, f32, rows, log_softmax_rows[online]) \
   X(f32_logsumexp__portable, portable, f32, reduce, logsumexp) \
+  X(f32_logsumexp_rows__portable, portable, f32, reduce_rows, logsumexp_rows) \
   X(f32_rmax__portable, portable, f32, reduce, row_max) \
   X(f32_vexp__portable, portable, f32, row, exp) \
   X(f32_stablemax__portable, portable, f32, row, stablemax) \
@@ -50,7 +55,12 @@
   X(f64_log_softmax_three_pass_recompute__portable, portable, f64, row, log_softmax[three_pass_recompute]) \
   X(f64_log_softmax_two_pass__portable, portable, f64, row, log_softmax[two_pass]) \
   X(f64_log_softmax_online__portable, portable, f64, row, log_softmax[online]) \
+  X(f64_log_softmax_rows_three_pass__portable, portable, f64, rows, log_softmax_rows[three_pass]) \
+  X(f64_log_softmax_rows_three_pass_recompute__portable, portable, f64, rows, log_softmax_rows[three_pass_recompute]) \
+  X(f64_log_softmax_rows_two_pass__portable, portable, f64, rows, log_softmax_rows[two_pass]) \
+  X(f64_log_softmax_rows_online__portable, portable, f64, rows, log_softmax_rows[online]) \
   X(f64_logsumexp__portable, portable, f64, reduce, logsumexp) \
+  X(f64_logsumexp_rows__portable, portable, f64, reduce_rows, logsumexp_rows) \
   X(f64_rmax__portable, portable, f64, reduce, row_max) \
   X(f64_vexp__portable, portable, f64, row, exp) \
   X(f64_stablemax__portable, portable, f64, row, stablemax) \
@@ -68,7 +78,12 @@
   X(f32_log_softmax_three_pass_recompute__avx2, avx2, f32, row, log_softmax[three_pass_recompute]) \
   X(f32_log_softmax_two_pass__avx2, avx2, f32, row, log_softmax[two_pass]) \
   X(f32_log_softmax_online__avx2, avx2, f32, row, log_softmax[online]) \
+  X(f32_log_softmax_rows_three_pass__avx2, avx2, f32, rows, log_softmax_rows[three_pass]) \
+  X(f32_log_softmax_rows_three_pass_recompute__avx2, avx2, f32, rows, log_softmax_rows[three_pass_recompute]) \
+  X(f32_log_softmax_rows_two_pass__avx2, avx2, f32, rows, log_softmax_rows[two_pass]) \
+  X(f32_log_softmax_rows_online__avx2, avx2, f32, rows, log_softmax_rows[online]) \
   X(f32_logsumexp__avx2, avx2, f32, reduce, logsumexp) \
+  X(f32_logsumexp_rows__avx2, avx2, f32, reduce_rows, logsumexp_rows) \
   X(f32_rmax__avx2, avx2, f32, reduce, row_max) \
   X(f32_vexp__avx2, avx2, f32, row, exp) \
   X(f32_stablemax__avx2, avx2, f32, row, stablemax) \
@@ -86,7 +101,12 @@
   X(f64_log_softmax_three_pass_recompute__avx2, avx2, f64, row, log_softmax[three_pass_recompute]) \
   X(f64_log_softmax_two_pass__avx2, avx2, f64, row, log_softmax[two_pass]) \
   X(f64_log_softmax_online__avx2, avx2, f64, row, log_softmax[online]) \
+  X(f64_log_softmax_rows_three_pass__avx2, avx2, f64, rows, log_softmax_rows[three_pass]) \
+  X(f64_log_softmax_rows_three_pass_recompute__avx2, avx2, f64, rows, log_softmax_rows[three_pass_recompute]) \
+  X(f64_log_softmax_rows_two_pass__avx2, avx2, f64, rows, log_softmax_rows[two_pass]) \
+  X(f64_log_softmax_rows_online__avx2, avx2, f64, rows, log_softmax_rows[online]) \
   X(f64_logsumexp__avx2, avx2, f64, reduce, logsumexp) \
+  X(f64_logsumexp_rows__avx2, avx2, f64, reduce_rows, logsumexp_rows) \
   X(f64_rmax__avx2, avx2, f64, reduce, row_max) \
   X(f64_vexp__avx2, avx2, f64, row, exp) \
   X(f64_stablemax__avx2, avx2, f64, row, stablemax) \
@@ -104,7 +124,12 @@
   X(f32_log_softmax_three_pass_recompute__avx512, avx512, f32, row, log_softmax[three_pass_recompute]) \
   X(f32_log_softmax_two_pass__avx512, avx512, f32, row, log_softmax[two_pass]) \
   X(f32_log_softmax_online__avx512, avx512, f32, row, log_softmax[online]) \
+  X(f32_log_softmax_rows_three_pass__avx512, avx512, f32, rows, log_softmax_rows[three_pass]) \
+  X(f32_log_softmax_rows_three_pass_recompute__avx512, avx512, f32, rows, log_softmax_rows[three_pass_recompute]) \
+  X(f32_log_softmax_rows_two_pass__avx512, avx512, f32, rows, log_softmax_rows[two_pass]) \
+  X(f32_log_softmax_rows_online__avx512, avx512, f32, rows, log_softmax_rows[online]) \
   X(f32_logsumexp__avx512, avx512, f32, reduce, logsumexp) \
+  X(f32_logsumexp_rows__avx512, avx512, f32, reduce_rows, logsumexp_rows) \
   X(f32_rmax__avx512, avx512, f32, reduce, row_max) \
   X(f32_vexp__avx512, avx512, f32, row, exp) \
   X(f32_stablemax__avx512, avx512, f32, row, stablemax) \
@@ -122,7 +147,12 @@
   X(f64_log_softmax_three_pass_recompute__avx512, avx512, f64, row, log_softmax[three_pass_recompute]) \
   X(f64_log_softmax_two_pass__avx512, avx512, f64, row, log_softmax[two_pass]) \
   X(f64_log_softmax_online__avx512, avx512, f64, row, log_softmax[online]) \
+  X(f64_log_softmax_rows_three_pass__avx512, avx512, f64, rows, log_softmax_rows[three_pass]) \
+  X(f64_log_softmax_rows_three_pass_recompute__avx512, avx512, f64, rows, log_softmax_rows[three_pass_recompute]) \
+  X(f64_log_softmax_rows_two_pass__avx512, avx512, f64, rows, log_softmax_rows[two_pass]) \
+  X(f64_log_softmax_rows_online__avx512, avx512, f64, rows, log_softmax_rows[online]) \
   X(f64_logsumexp__avx512, avx512, f64, reduce, logsumexp) \
+  X(f64_logsumexp_rows__avx512, avx512, f64, reduce_rows, logsumexp_rows) \
   X(f64_rmax__avx512, avx512, f64, reduce, row_max) \
   X(f64_vexp__avx512, avx512, f64, row, exp) \
   X(f64_stablemax__avx512, avx512, f64, row, stablemax) \

@@ -10,11 +10,11 @@ namespace softlib {
 namespace {
 
 // "softmax[two_pass]" -> op "softmax", algorithm "two_pass"; "logsumexp" -> "logsumexp", "";
-// "softmax_rows[two_pass]" (kind rows) -> "softmax", "two_pass".
+// "softmax_rows[two_pass]" (kind rows) -> "softmax", "two_pass"; "logsumexp_rows" -> "logsumexp".
 void split_member(const std::string& member, NamedKernel& k) {
   const auto open = member.find('[');
   k.op = member.substr(0, open);
-  if (k.kind == "rows") k.op = k.op.substr(0, k.op.rfind("_rows"));
+  if (k.kind == "rows" || k.kind == "reduce_rows") k.op = k.op.substr(0, k.op.rfind("_rows"));
   if (open != std::string::npos) k.algorithm = member.substr(open + 1, member.find(']') - open - 1);
 }
 

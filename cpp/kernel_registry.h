@@ -14,7 +14,7 @@ struct NamedKernel {
   const char* name;       // f32_softmax_two_pass__avx2
   Isa isa;                // the code path whose table holds it
   std::size_t itemsize;   // 4 (f32) or 8 (f64)
-  std::string kind;       // `row` (y = f(x)), `rows` (the same over many rows) or `reduce` (a scalar of x)
+  std::string kind;       // `row` (y = f(x)), `reduce` (a scalar of x), `rows`, `reduce_rows` (over many rows)
   bool reduce;            // kind == "reduce"
   std::string op;         // softmax, log_softmax, logsumexp, row_max, exp, stablemax, log_stablemax
   std::string algorithm;  // the algorithm of softmax and log_softmax, else empty
@@ -22,8 +22,8 @@ struct NamedKernel {
   // Exactly one of these is set, by itemsize and kind.
   RowKernel<float> row_f32 = nullptr;
   RowKernel<double> row_f64 = nullptr;
-  RowsKernel<float> rows_f32 = nullptr;
-  RowsKernel<double> rows_f64 = nullptr;
+  RowsKernel<float> rows_f32 = nullptr;    // kinds rows and reduce_rows
+  RowsKernel<double> rows_f64 = nullptr;  // kinds rows and reduce_rows
   float (*reduce_f32)(const float*, std::size_t) = nullptr;
   double (*reduce_f64)(const double*, std::size_t) = nullptr;
 };

@@ -41,7 +41,8 @@ constexpr double dominated_below = sizeof(T) == 4 ? 1.0 + 0x1p-12 : 2.0;
 template <typename T>
 using RowKernel = void (*)(const T* x, T* y, std::size_t n);
 
-// Rows r = 0..rows-1 at x + r sx, y + r sy, each y = f(x) over n elements.
+// Rows r = 0..rows-1 at x + r sx, y + r sy, each y = f(x) over n elements (a reduction writes its
+// scalar to y[0]: y is then the output array and sy its stride).
 template <typename T>
 using RowsKernel = void (*)(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows, std::size_t n);
 
@@ -49,10 +50,12 @@ template <typename T>
 struct Kernels {
   RowKernel<T> softmax[n_algorithms];
   // softmax[a] over many rows: three_pass's short float32 rows pipelined across rows (microkernels.h,
-  // softmax_short_rows), the others row by row.
+  // short_rows_pipelined), the others row by row.
   RowsKernel<T> softmax_rows[n_algorithms];
   RowKernel<T> log_softmax[n_algorithms];  // three_pass and three_pass_recompute coincide here
+  RowsKernel<T> log_softmax_rows[n_algorithms];  // as softmax_rows
   T (*logsumexp)(const T* x, std::size_t n);
+  RowsKernel<T> logsumexp_rows;  // out[r so] = logsumexp(row r), as softmax_rows
   T (*row_max)(const T* x, std::size_t n);
   RowKernel<T> exp;  // y = exp(x), x <= ln(max): the exp kernel alone, for the accuracy tests
   // The pieces that split one long row across threads, merged by the caller: per-piece (s, e) of

@@ -758,6 +758,22 @@ SOFTLIB_INLINE void extexp_terms_for(typename S::V (&v)[K], typename S::V ve, ty
 // the exponentials so that its latency hides behind theirs); m the max, e its n. A row 4 rows on is
 // prefetched (y null: x only). false: the row needs the general kernels (a non-finite or |max| >
 // direct row).
+// The terms of a short row held in v, its max m and min mn known (see short_row_terms).
+template <class S, std::size_t k, bool with_max>
+SOFTLIB_INLINE void short_row_terms_from(typename S::V (&v)[k + with_max], std::size_t n, typename S::T m,
+                                         typename S::T mn, typename S::V& ve, double* t) {
+  using T = typename S::T;
+  constexpr std::size_t W = S::W;
+  ve = extexp_n<S>(S::set(m));
+  if constexpr (with_max) {
+    v[k] = S::set(m);
+    T e[W];
+    S::to_array(ve, e);
+    *t = max_term_exact(m, e[0]);
+  }
+  extexp_terms_for<S, k + with_max>(v, ve, m, mn);
+  v[k - 1] = S::tail_zero(v[k - 1], n - (k - 1) * W);
+}
 template <class S, std::size_t k, bool with_max>
 SOFTLIB_INLINE bool short_row_terms(const typename S::T* x, typename S::T* y, std::size_t n,
                                     typename S::V (&v)[k + with_max], typename S::T& m, typename S::V& ve,
@@ -765,7 +781,7 @@ SOFTLIB_INLINE bool short_row_terms(const typename S::T* x, typename S::T* y, st
   using T = typename S::T;
   using V = typename S::V;
   using L = ExtExpLimits<T>;
-  constexpr std::size_t W = S::W, K = k + with_max;
+  constexpr std::size_t W = S::W;
   const std::size_t tail = n - (k - 1) * W;  // 1..W lanes in the last vector
   // A row of 128 floats is computed in about the latency of L3: fetch 4 rows on (measured: 37.5
   // ns a row with the next row, 35.5 with 2 to 8 rows on, 35 in L1, at 4096x128).
@@ -780,15 +796,7 @@ SOFTLIB_INLINE bool short_row_terms(const typename S::T* x, typename S::T* y, st
   m = hmax<S>(hi);
   const T mn = wide_is_free<S>::value ? m : -hmax<S>(S::sub(S::set(T(0)), lo));
   if (!(std::fabs(m) <= L::direct)) return false;  // NaN, +-inf or beyond the direct range
-  ve = extexp_n<S>(S::set(m));
-  if constexpr (with_max) {
-    v[k] = S::set(m);
-    T e[W];
-    S::to_array(ve, e);
-    *t = max_term_exact(m, e[0]);
-  }
-  extexp_terms_for<S, K>(v, ve, m, mn);
-  v[k - 1] = S::tail_zero(v[k - 1], tail);
+  short_row_terms_from<S, k, with_max>(v, n, m, mn, ve, t);
   return true;
 }
 
@@ -821,18 +829,14 @@ bool softmax_short(const typename S::T* x, typename S::T* y, std::size_t n) {
   return short_row_normalise<S, k>(v, y, n);
 }
 
-// ---------------------------------------------------------------------------- softmax_short_rows
+// ---------------------------------------------------------------------------- short_rows_pipelined
 // Whether S has 32 vector registers (S::registers), room for a row in flight and the next row's max.
 template <class S, class = void>
 struct has_32_registers : std::false_type {};
 template <class S>
 struct has_32_registers<S, std::void_t<decltype(S::registers)>> : std::bool_constant<S::registers >= 32> {};
 
-// softmax_short over `rows` rows of a strided array (row r at x + r sx, y + r sy), pipelined: the next
-// row's max is found while this row's exponentials run. One row's chain (load, max, exponentials,
-// sum, 1/s, scale) is longer than its arithmetic, and the row's max heads it: found a row early, it
-// leaves the chain (measured at 4096x128 on AVX-512: 38 -> 36 ns a row). Returns the rows done; it
-// stops before a row it cannot take (non-finite, |max| > direct), for the caller's general kernel.
+// The max of a short row of k vectors, and its min where the exponentials' variant depends on it.
 template <class S, std::size_t k>
 SOFTLIB_INLINE MinMax<S> short_row_min_max(const typename S::T* x, std::size_t n) {
   using T = typename S::T;
@@ -847,32 +851,45 @@ SOFTLIB_INLINE MinMax<S> short_row_min_max(const typename S::T* x, std::size_t n
   const T m = hmax<S>(hi);
   return {wide_is_free<S>::value ? m : -hmax<S>(S::sub(S::set(T(0)), lo)), m};
 }
-template <class S, std::size_t k>
-std::size_t softmax_short_rows(const typename S::T* x, std::ptrdiff_t sx, typename S::T* y, std::ptrdiff_t sy,
-                               std::size_t rows, std::size_t n) {
+
+// The short-row kernels over `rows` rows of a strided array (row r at x + r sx, y + r sy), pipelined:
+// the next row's max is found while this row's exponentials run. One row's chain (load, max,
+// exponentials, sum, 1/s or log, last pass) is longer than its arithmetic, and the max heads it:
+// found a row early, it leaves the chain (measured at 4096x128 on AVX-512, y off a cache line:
+// softmax 45.7 -> 39.7 ns a row, log_softmax 75 -> 63). finish(v, xr, yr, m, ve, t) ends a row from
+// its terms (short_row_terms_from: v, ve, and with_max v[k], t); false stops. Returns the rows done:
+// it stops before a row it cannot take (non-finite, |max| > direct), for the caller's general kernel.
+template <class S, std::size_t k, bool with_max, class Finish>
+SOFTLIB_INLINE std::size_t short_rows_pipelined(const typename S::T* x, std::ptrdiff_t sx, typename S::T* y,
+                                                std::ptrdiff_t sy, std::size_t rows, std::size_t n, Finish&& finish) {
   using T = typename S::T;
   using V = typename S::V;
   constexpr std::size_t W = S::W;
-  const std::size_t tail = n - (k - 1) * W;
   MinMax<S> next = short_row_min_max<S, k>(x, n);
   for (std::size_t r = 0; r < rows; ++r) {
     const T* xr = x + static_cast<std::ptrdiff_t>(r) * sx;
     T* yr = y + static_cast<std::ptrdiff_t>(r) * sy;
     const MinMax<S> now = next;
     if (!(std::fabs(now.max) <= ExtExpLimits<T>::direct)) return r;  // NaN, +-inf or beyond
-    if (sx > 0 && sy > 0) {  // 4 rows on (see short_row_terms)
-      prefetch_row_ahead<S, k>(xr, nullptr, 4 * static_cast<std::size_t>(sx));
-      prefetch_row_ahead<S, k>(nullptr, yr, 4 * static_cast<std::size_t>(sy));
-    }
-    V v[k];
+    // 4 rows on (see short_row_terms); y too where its rows are rows (not logsumexp's scalars).
+    if (sx > 0) prefetch_row_ahead<S, k>(xr, nullptr, 4 * static_cast<std::size_t>(sx));
+    if (sy >= static_cast<std::ptrdiff_t>(n)) prefetch_row_ahead<S, k>(nullptr, yr, 4 * static_cast<std::size_t>(sy));
+    V v[k + with_max], ve;
+    double t = 0.0;
     for (std::size_t u = 0; u + 1 < k; ++u) v[u] = S::load(xr + u * W);
-    v[k - 1] = S::load_tail(xr + (k - 1) * W, tail, xr[0]);
-    extexp_terms_for<S, k>(v, extexp_n<S>(S::set(now.max)), now.max, now.min);
-    v[k - 1] = S::tail_zero(v[k - 1], tail);
+    v[k - 1] = S::load_tail(xr + (k - 1) * W, n - (k - 1) * W, xr[0]);
+    short_row_terms_from<S, k, with_max>(v, n, now.max, now.min, ve, &t);
     if (r + 1 < rows) next = short_row_min_max<S, k>(xr + sx, n);
-    if (!short_row_normalise<S, k>(v, yr, n)) return r;
+    if (!finish(v, xr, yr, now.max, ve, t)) return r;
   }
   return rows;
+}
+template <class S, std::size_t k>
+std::size_t softmax_short_rows(const typename S::T* x, std::ptrdiff_t sx, typename S::T* y, std::ptrdiff_t sy,
+                               std::size_t rows, std::size_t n) {
+  return short_rows_pipelined<S, k, false>(
+      x, sx, y, sy, rows, n,
+      [n](const auto& v, const auto*, auto* yr, auto, auto, double) { return short_row_normalise<S, k>(v, yr, n); });
 }
 
 // ----------------------------------------------------------------------------- raddextexp2e_short
@@ -882,21 +899,27 @@ std::size_t softmax_short_rows(const typename S::T* x, std::ptrdiff_t sx, typena
 struct ExpSum2e {
   double m, e, s, q, t;  // t: q's exact value, e^(m - e ln 2)
 };
+// The ExpSum2e of a short row from its terms (short_row_terms_from with the max's own term).
 template <class S, std::size_t k>
-bool raddextexp2e_short(const typename S::T* x, typename S::T* y, std::size_t n, ExpSum2e& out) {
+SOFTLIB_INLINE ExpSum2e short_row_sum2e(const typename S::V (&v)[k + 1], typename S::T m, typename S::V ve, double t) {
   using T = typename S::T;
-  using V = typename S::V;
   constexpr std::size_t W = S::W;
-  V v[k + 1], ve;
-  T m;
-  double t;
-  if (!short_row_terms<S, k, true>(x, y, n, v, m, ve, &t)) return false;
   typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
   for (std::size_t u = 0; u < k; ++u) S::acc_add(acc[u % 2], v[u]);
   T q[W], e[W];
   S::to_array(v[k], q);
   S::to_array(ve, e);
-  out = {double(m), double(e[0]), acc_total<S>(acc), double(q[0]), t};
+  return {double(m), double(e[0]), acc_total<S>(acc), double(q[0]), t};
+}
+template <class S, std::size_t k>
+bool raddextexp2e_short(const typename S::T* x, typename S::T* y, std::size_t n, ExpSum2e& out) {
+  using T = typename S::T;
+  using V = typename S::V;
+  V v[k + 1], ve;
+  T m;
+  double t;
+  if (!short_row_terms<S, k, true>(x, y, n, v, m, ve, &t)) return false;
+  out = short_row_sum2e<S, k>(v, m, ve, t);
   return std::isfinite(out.s);  // false: a NaN the max did not show
 }
 

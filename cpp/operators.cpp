@@ -189,15 +189,13 @@ void elementwise(Op op, const Kernels<T>& k, Isa isa, const Rows<const T>& x, co
     }
     return;
   }
-  if (op == Op::softmax) {  // the rows kernels: short rows pipelined across rows
-    parallel_for(x.rows, nt, [&](std::size_t b, std::size_t e, int) {
-      k.softmax_rows[algorithm](x.row(b), x.stride, y.row(b), y.stride, e - b, x.n);
-    });
+  if (op == Op::softmax || op == Op::log_softmax) {  // the rows kernels: short rows pipelined
+    RowsKernel<T> rows = op == Op::softmax ? k.softmax_rows[algorithm] : k.log_softmax_rows[algorithm];
+    parallel_for(x.rows, nt,
+                 [&](std::size_t b, std::size_t e, int) { rows(x.row(b), x.stride, y.row(b), y.stride, e - b, x.n); });
     return;
   }
-  RowKernel<T> kernel = op == Op::log_softmax ? k.log_softmax[algorithm]
-                        : op == Op::stablemax ? k.stablemax
-                                              : k.log_stablemax;
+  RowKernel<T> kernel = op == Op::stablemax ? k.stablemax : k.log_stablemax;
   parallel_for(x.rows, nt, [&](std::size_t b, std::size_t e, int) {
     for (std::size_t r = b; r < e; ++r) kernel(x.row(r), y.row(r), x.n);
   });
@@ -215,7 +213,7 @@ void logsumexp(const Kernels<T>& k, const Rows<const T>& x, T* out, std::ptrdiff
     return;
   }
   parallel_for(x.rows, nt, [&](std::size_t b, std::size_t e, int) {
-    for (std::size_t r = b; r < e; ++r) out[static_cast<std::ptrdiff_t>(r) * out_stride] = k.logsumexp(x.row(r), x.n);
+    k.logsumexp_rows(x.row(b), x.stride, out + static_cast<std::ptrdiff_t>(b) * out_stride, out_stride, e - b, x.n);
   });
 }
 

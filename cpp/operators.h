@@ -44,6 +44,8 @@ constexpr Algorithm auto_algorithm(Op op, std::size_t n, std::size_t itemsize, I
 
 // y = op(x) row by row (softmax, log_softmax, stablemax, log_stablemax); x and y of the same shape,
 // n >= 1; `algorithm` (or auto_choice) for softmax and log_softmax only. threads <= 0: automatic.
+// Each thread's block of rows goes to one rows kernel (softmax_rows, log_softmax_rows), which
+// pipelines short rows; long rows are split across threads when there are fewer rows than threads.
 template <typename T>
 void elementwise(Op op, const Kernels<T>& k, Isa isa, const Rows<const T>& x, const Rows<T>& y, int algorithm,
                  int threads);

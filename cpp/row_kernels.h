@@ -74,36 +74,85 @@ struct RowKernels {
       softmax_three_pass_classic(x, y, n, m);
     }
   }
-  // softmax three_pass over rows: float32 rows of <= 8 vectors through the pipelined short kernel
-  // where the registers hold it (a row it stops at, non-finite or beyond the direct range, takes the
-  // general one), the rest row by row. Measured at 4096x128, y 48 bytes past a cache line: AVX-512
-  // 45.7 -> 39.7 ns a row (13-15% from 8 to 128 floats a row); AVX2 pipelined spilled (4096x32: 20 ->
-  // 33 ns), so it runs row by row.
-  static void softmax_three_pass_rows(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows,
-                                      std::size_t n) {
+  // softmax and log_softmax three_pass over rows: float32 rows of <= 8 vectors through the pipelined
+  // short kernels where the registers hold them (microkernels.h, short_rows_pipelined; a row they
+  // stop at, non-finite or beyond the direct range, takes the general kernel), the rest row by row.
+  // AVX2's 16 registers spilled the pipelined row (4096x32: 20 -> 33 ns a row): row by row there.
+  template <template <std::size_t> class Short, void (*row)(const T*, T*, std::size_t)>
+  static void three_pass_rows(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows, std::size_t n) {
     for (std::size_t r = 0; r < rows; ++r) {
       if constexpr (sizeof(T) == 4 && !mk::is_plain<S>::value && mk::has_32_registers<S>::value) {
         if (n <= 8 * S::W) {
           const auto at = static_cast<std::ptrdiff_t>(r);
-          r += short_rows(x + at * sx, sx, y + at * sy, sy, rows - r, n);
+          r += short_rows_of<Short>(x + at * sx, sx, y + at * sy, sy, rows - r, n);
           if (r == rows) return;
         }
       }
-      softmax_three_pass(x + static_cast<std::ptrdiff_t>(r) * sx, y + static_cast<std::ptrdiff_t>(r) * sy, n);
+      row(x + static_cast<std::ptrdiff_t>(r) * sx, y + static_cast<std::ptrdiff_t>(r) * sy, n);
     }
   }
-  static std::size_t short_rows(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows,
-                                std::size_t n) {
+  // The short kernel for rows of k = ceil(n / W) vectors.
+  template <template <std::size_t> class F>
+  static std::size_t short_rows_of(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows,
+                                   std::size_t n) {
     switch ((n + S::W - 1) / S::W) {
-      case 1: return mk::softmax_short_rows<S, 1>(x, sx, y, sy, rows, n);
-      case 2: return mk::softmax_short_rows<S, 2>(x, sx, y, sy, rows, n);
-      case 3: return mk::softmax_short_rows<S, 3>(x, sx, y, sy, rows, n);
-      case 4: return mk::softmax_short_rows<S, 4>(x, sx, y, sy, rows, n);
-      case 5: return mk::softmax_short_rows<S, 5>(x, sx, y, sy, rows, n);
-      case 6: return mk::softmax_short_rows<S, 6>(x, sx, y, sy, rows, n);
-      case 7: return mk::softmax_short_rows<S, 7>(x, sx, y, sy, rows, n);
-      default: return mk::softmax_short_rows<S, 8>(x, sx, y, sy, rows, n);
+      case 1: return F<1>::run(x, sx, y, sy, rows, n);
+      case 2: return F<2>::run(x, sx, y, sy, rows, n);
+      case 3: return F<3>::run(x, sx, y, sy, rows, n);
+      case 4: return F<4>::run(x, sx, y, sy, rows, n);
+      case 5: return F<5>::run(x, sx, y, sy, rows, n);
+      case 6: return F<6>::run(x, sx, y, sy, rows, n);
+      case 7: return F<7>::run(x, sx, y, sy, rows, n);
+      default: return F<8>::run(x, sx, y, sy, rows, n);
     }
+  }
+  template <std::size_t k>
+  struct SoftmaxShort {
+    static std::size_t run(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows, std::size_t n) {
+      return mk::softmax_short_rows<S, k>(x, sx, y, sy, rows, n);
+    }
+  };
+  // log_softmax: the terms' ExpSum2e, log_z_of_sum (as short_log_z), then y = x - log Z.
+  template <std::size_t k>
+  struct LogSoftmaxShort {
+    static std::size_t run(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows, std::size_t n) {
+      return mk::short_rows_pipelined<S, k, true>(
+          x, sx, y, sy, rows, n, [n](const auto& v, const T* xr, T* yr, T m, typename S::V ve, double t) {
+            const mk::ExpSum2e p = mk::short_row_sum2e<S, k>(v, m, ve, t);
+            if (!std::isfinite(p.s)) return false;  // a NaN the max did not show
+            const LogZ z = log_z_of_sum(xr, n, p);
+            mk::vsubtract2<S>(xr, yr, n, T(z.hi), T(z.lo));
+            return true;
+          });
+    }
+  };
+  // logsumexp: as log_softmax, its log Z written to *yr (y = out, sy = its stride).
+  template <std::size_t k>
+  struct LogsumexpShort {
+    static std::size_t run(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows, std::size_t n) {
+      return mk::short_rows_pipelined<S, k, true>(
+          x, sx, y, sy, rows, n, [n](const auto& v, const T* xr, T* yr, T m, typename S::V ve, double t) {
+            const mk::ExpSum2e p = mk::short_row_sum2e<S, k>(v, m, ve, t);
+            if (!std::isfinite(p.s)) return false;
+            const LogZ z = log_z_of_sum(xr, n, p);
+            *yr = T(z.hi + z.lo);
+            return true;
+          });
+    }
+  };
+  static void logsumexp_into(const T* x, T* out, std::size_t n) { *out = logsumexp(x, n); }
+  static void logsumexp_rows(const T* x, std::ptrdiff_t sx, T* out, std::ptrdiff_t so, std::size_t rows,
+                             std::size_t n) {
+    // auto's normaliser (log_z_auto): three_pass for the rows the short kernels take.
+    three_pass_rows<LogsumexpShort, logsumexp_into>(x, sx, out, so, rows, n);
+  }
+  static void softmax_three_pass_rows(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows,
+                                      std::size_t n) {
+    three_pass_rows<SoftmaxShort, softmax_three_pass>(x, sx, y, sy, rows, n);
+  }
+  static void log_softmax_three_pass_rows(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows,
+                                          std::size_t n) {
+    three_pass_rows<LogSoftmaxShort, log_softmax_three_pass>(x, sx, y, sy, rows, n);
   }
   // A row kernel over rows, one at a time.
   template <void (*f)(const T*, T*, std::size_t)>
@@ -415,7 +464,10 @@ struct RowKernels {
         {softmax_three_pass_rows, rows_of<softmax_three_pass_recompute>, rows_of<softmax_two_pass>,
          rows_of<softmax_online>},
         {log_softmax_three_pass, log_softmax_three_pass, log_softmax<log_z_two_pass>, log_softmax<log_z_online>},
+        {log_softmax_three_pass_rows, log_softmax_three_pass_rows, rows_of<log_softmax<log_z_two_pass>>,
+         rows_of<log_softmax<log_z_online>>},
         logsumexp,
+        logsumexp_rows,
         row_max,
         exp,
         mk::raddextexp<S>,

@@ -225,6 +225,8 @@ def test_the_kernel_list_covers_every_path_and_algorithm():
                 assert f"{dt}_softmax_{algorithm}__{path}" in names
                 assert f"{dt}_log_softmax_{algorithm}__{path}" in names
                 assert f"{dt}_softmax_rows_{algorithm}__{path}" in names
+                assert f"{dt}_log_softmax_rows_{algorithm}__{path}" in names
+            assert f"{dt}_logsumexp_rows__{path}" in names
             for op in ("logsumexp", "rmax", "vexp", "stablemax", "log_stablemax"):
                 assert f"{dt}_{op}__{path}" in names
     assert {k["isa"] for k in NAMED} == set(PATHS)
@@ -243,7 +245,7 @@ def test_named_kernel_at_its_tile_boundaries(kernel):
             x[rng.integers(n)] = 1e4  # a max anywhere
         else:
             x = rng.uniform(90, 100, size=n).astype(dtype)  # exp(x) overflows float32: max is needed
-        if kernel["kind"] == "reduce":
+        if kernel["kind"] in ("reduce", "reduce_rows"):
             got = core_testing.run_kernel(kernel["name"], x)
             if kernel["op"] == "row_max":
                 assert got == x.max(), n
@@ -394,18 +396,19 @@ def test_two_pass_streamed_output_at_every_alignment(path, dtype):
             assert np.array_equal(y, first.setdefault(threads, y.copy())), (offset, threads)
 
 
-# --- The rows kernels (kernels.h, softmax_rows): three_pass's short float32 rows pipelined ---------
-# microkernels.h, softmax_short_rows, finds the next row's max while this row computes, and stops at a
-# row it cannot take (non-finite, beyond the direct range), which the general kernel runs. On many
-# rows, with such rows anywhere among them, every rows kernel gives its row kernel's values bit for
-# bit, and writes nothing past the last row.
-@pytest.mark.parametrize("kernel", [k for k in NAMED if k["kind"] == "rows"], ids=lambda k: k["name"])
+# --- The rows kernels (kernels.h: softmax_rows, log_softmax_rows, logsumexp_rows) -----------------
+# Short float32 rows pipelined across rows (microkernels.h, short_rows_pipelined: the next row's max
+# found while this row computes), stopping at a row they cannot take (non-finite, beyond the direct
+# range), which the general kernel runs. On many rows, with such rows anywhere among them, every rows
+# kernel gives its row kernel's values bit for bit, and writes nothing past the last row.
+@pytest.mark.parametrize("kernel", [k for k in NAMED if k["kind"] in ("rows", "reduce_rows")],
+                         ids=lambda k: k["name"])
 def test_rows_kernel_equals_its_row_kernel_row_by_row(kernel):
     dtype = np.dtype(kernel["dtype"])
-    row_kernel = kernel["name"].replace("_rows_", "_")
+    row_kernel = kernel["name"].replace("_rows", "")
     rng = np.random.default_rng(14)
     for n in three_pass_sizes(kernel["lanes"]):
-        kinds = list(three_pass_rows(rng, n).values())
+        kinds = list(log_normaliser_rows(rng, n).values())
         for m in (1, 2, 3, 9):
             x = rng.normal(scale=4.0, size=(m, n)).astype(dtype)
             for r in range(m):  # every row kind, each first, in the middle and last once
@@ -413,6 +416,11 @@ def test_rows_kernel_equals_its_row_kernel_row_by_row(kernel):
                     x[r] = kinds[(r + n) % len(kinds)]
             if m > 2:
                 x[1, n // 2] = np.nan
+            if kernel["kind"] == "reduce_rows":
+                got = core_testing.run_kernel(kernel["name"], x)
+                want = [core_testing.run_kernel(row_kernel, np.ascontiguousarray(row)) for row in x]
+                np.testing.assert_array_equal(got, np.array(want, dtype), err_msg=f"n={n} m={m}")
+                continue
             buf = np.full(m * n + 5, -7.0, dtype)
             core_testing.run_kernel(kernel["name"], x, buf[:m * n].reshape(m, n))
             assert (buf[m * n:] == -7.0).all(), (kernel["name"], n, m)

@@ -129,9 +129,9 @@ T row_max(const py::array_t<T, 0>& x, const std::string& isa) {
   return kernels_of<T>(table_named(isa)).row_max(x.data(), static_cast<std::size_t>(x.shape(0)));
 }
 
-// One named kernel alone over x (C-contiguous; 1-D, or 2-D for kind `rows`, whose rows it takes
-// together): kinds `row` and `rows` write out (same shape and dtype), kind `reduce` returns the scalar
-// (out ignored, may be None).
+// One named kernel alone over x (C-contiguous; 1-D, or 2-D for kinds `rows` and `reduce_rows`, which
+// take its rows together): kinds `row` and `rows` write out (same shape and dtype); kind `reduce`
+// returns the scalar, `reduce_rows` one a row (a float for 1-D x; out ignored, may be None).
 bool c_contiguous(const py::array& a) {
   py::ssize_t stride = a.itemsize();
   for (py::ssize_t d = a.ndim() - 1; d >= 0; --d) {
@@ -142,7 +142,7 @@ bool c_contiguous(const py::array& a) {
 }
 py::object run_kernel(const std::string& name, const py::array& x, py::object out) {
   const softlib::NamedKernel& k = softlib::kernel_named(name);
-  const bool rows = k.kind == "rows";
+  const bool rows = k.kind == "rows" || k.kind == "reduce_rows";
   if (!(x.ndim() == 1 || (rows && x.ndim() == 2)) || !c_contiguous(x)) {
     throw std::invalid_argument(rows ? "expected a contiguous 1-D or 2-D array" : "expected a contiguous 1-D array");
   }
@@ -155,6 +155,17 @@ py::object run_kernel(const std::string& name, const py::array& x, py::object ou
   if (k.reduce) {
     if (k.itemsize == 4) return py::float_(k.reduce_f32(static_cast<const float*>(x.data()), n));
     return py::float_(k.reduce_f64(static_cast<const double*>(x.data()), n));
+  }
+  if (k.kind == "reduce_rows") {  // one value a row: a float for 1-D x, an array for 2-D
+    const auto sn = static_cast<std::ptrdiff_t>(n);
+    if (k.itemsize == 4) {
+      py::array_t<float> r(static_cast<py::ssize_t>(m));
+      k.rows_f32(static_cast<const float*>(x.data()), sn, r.mutable_data(), 1, m, n);
+      return x.ndim() == 1 ? py::object(py::float_(r.at(0))) : py::object(r);
+    }
+    py::array_t<double> r(static_cast<py::ssize_t>(m));
+    k.rows_f64(static_cast<const double*>(x.data()), sn, r.mutable_data(), 1, m, n);
+    return x.ndim() == 1 ? py::object(py::float_(r.at(0))) : py::object(r);
   }
   py::array y = out.cast<py::array>();
   check_dtypes(x, y);
