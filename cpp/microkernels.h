@@ -343,6 +343,16 @@ void vscaleexpminusmax(const typename S::T* x, typename S::T* y, std::size_t n, 
   }
 }
 
+// The k vectors at x + 1 KiB, fetched while these compute: a pass that reads a long row and computes
+// leaves the hardware prefetcher behind (a 2^26-float row's Two-Pass first pass: 0.61 -> 0.45-0.54 ns
+// an element, against 0.33 for its max alone; 4 and 16 KiB ahead did no better). Never faults.
+template <class S, std::size_t k>
+SOFTLIB_INLINE void prefetch_ahead(const typename S::T* x) {
+  using T = typename S::T;
+  constexpr std::size_t ahead = 1024 / sizeof(T);
+  for (std::size_t off = 0; off < k * S::W; off += 64 / sizeof(T)) __builtin_prefetch(x + ahead + off, 0);
+}
+
 // ----------------------------------------------------------------------------------- raddextexp
 // The Two-Pass algorithm's first pass (Dukhan & Ablavatski 2020): every exp(x_i) as a pair (p_i, n_i)
 // with exp(x_i) = p_i 2^n_i, summed as s * 2^e without ever forming exp(x_i). The running exponent e is
@@ -384,28 +394,48 @@ ExtExpSum raddextexp(const typename S::T* x, std::size_t n) {
   V nmax = S::set(-std::numeric_limits<T>::infinity());
   typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
 
-  auto step = [&](V xv) {
-    const V xc = S::max(clamp, xv);  // NaN kept (max returns its second operand on NaN)
-    const V nv = S::round(S::mul(xc, log2e));
-    if (S::any_greater(nv, vlimit)) {  // rare: raise e to this vector's largest n
-      const T e_new = hmax<S>(nv);
+  // k <= K vectors at a time, their steps interleaved (as extexp_terms): their n, the rare raise of e
+  // to their largest n, then their terms p 2^(n - e), summed.
+  constexpr std::size_t K = 2 * U;
+  auto block = [&](V(&v)[K], std::size_t k) {
+    V nv[K], r[K], q[K];
+    V nk = S::set(-std::numeric_limits<T>::infinity());
+    for (std::size_t u = 0; u < k; ++u) {
+      v[u] = S::max(clamp, v[u]);  // NaN kept (max returns its second operand on NaN)
+      nv[u] = S::round(S::mul(v[u], log2e));
+      nk = S::max(nk, nv[u]);
+    }
+    if (S::any_greater(nk, vlimit)) {  // rare: raise e to these vectors' largest n
+      const T e_new = hmax<S>(nk);
       const double f = std::ldexp(1.0, static_cast<int>(std::fmax(double(e) - double(e_new), -2000.0)));
       for (std::size_t u = 0; u < U; ++u) S::acc_scale(acc[u], f);
       e = e_new;
       ve = S::set(e);
       vlimit = S::set(e + L::headroom);
     }
-    nmax = S::max(nmax, nv);
-    const V r = E::reduce_given(xc, nv);
-    return S::ldexp(S::fma(r, E::poly(r), S::set(T(1))), S::sub(nv, ve));
+    nmax = S::max(nmax, nk);
+    for (std::size_t u = 0; u < k; ++u) r[u] = E::reduce_given(v[u], nv[u]);
+    E::poly_steps(r, q, k);
+    for (std::size_t u = 0; u < k; ++u) v[u] = S::ldexp(S::fma(r[u], q[u], S::set(T(1))), S::sub(nv[u], ve));
   };
 
   std::size_t i = 0;
-  for (; i + U * W <= n; i += U * W) {
-    for (std::size_t u = 0; u < U; ++u) S::acc_add(acc[u], step(S::load(x + i + u * W)));
+  for (; i + K * W <= n; i += K * W) {
+    prefetch_ahead<S, K>(x + i);  // 2^26 floats: 0.61 -> 0.45-0.54 ns an element
+    V v[K];
+    for (std::size_t u = 0; u < K; ++u) v[u] = S::load(x + i + u * W);
+    block(v, K);
+    for (std::size_t u = 0; u < K; ++u) S::acc_add(acc[u % U], v[u]);
   }
-  for (; i + W <= n; i += W) S::acc_add(acc[0], step(S::load(x + i)));
-  if (i < n) S::acc_add(acc[1], S::tail_zero(step(S::load_tail(x + i, n - i, x[0])), n - i));
+  const std::size_t whole = (n - i) / W, tail = (n - i) % W, k = whole + (tail ? 1 : 0);
+  if (k > 0) {
+    V v[K];
+    for (std::size_t u = 0; u < whole; ++u) v[u] = S::load(x + i + u * W);
+    if (tail) v[whole] = S::load_tail(x + i + whole * W, tail, x[0]);
+    block(v, k);
+    if (tail) v[whole] = S::tail_zero(v[whole], tail);
+    for (std::size_t u = 0; u < k; ++u) S::acc_add(acc[u % U], v[u]);
+  }
 
   // Renormalise to the largest exponent, so that s is in [1/sqrt(2), n sqrt(2)].
   const double s = acc_total<S>(acc);
@@ -429,32 +459,61 @@ void vscaleextexp(const typename S::T* x, typename S::T* y, std::size_t n, typen
   using T = typename S::T;
   using V = typename S::V;
   using E = Exp<S>;
-  using L = ExtExpLimits<T>;
+  using C = ExpConstants<T>;
   constexpr std::size_t W = S::W;
-  const V clamp = S::set(L::clamp), zero = S::set(T(0)), vc = S::set(c), ve = S::set(e);
-  auto step = [&](V xv) {
-    V nv, r;
-    E::reduce(S::max(clamp, xv), zero, nv, r);
-    return S::ldexp(E::scaled_expr(r, vc), S::sub(nv, ve));
+  constexpr std::size_t K = 2 * U;  // vectors in flight, their steps interleaved (as extexp_terms)
+  // Streamed, one vector at a time: 2 or 4 in flight made the pass slower there (2^26 floats: 0.53
+  // -> 0.60-0.66 ns an element), though faster in cache (0.16 -> 0.135).
+  constexpr std::size_t K_streamed = 1;
+  const V clamp = S::set(ExtExpLimits<T>::clamp), log2e = S::set(C::log2e), vc = S::set(c), ve = S::set(e);
+  // c p 2^(n - e) for k <= K vectors, with c p = c + (r c) p(r) rounded once (Exp::scaled_expr).
+  auto block = [&](V(&v)[K], std::size_t k) {
+    V nv[K], r[K], q[K];
+    for (std::size_t u = 0; u < k; ++u) {
+      v[u] = S::max(clamp, v[u]);
+      nv[u] = S::round(S::mul(v[u], log2e));
+    }
+    for (std::size_t u = 0; u < k; ++u) r[u] = E::reduce_given(v[u], nv[u]);
+    E::poly_steps(r, q, k);
+    for (std::size_t u = 0; u < k; ++u) v[u] = S::ldexp(S::fma(S::mul(r[u], vc), q[u], vc), S::sub(nv[u], ve));
+  };
+  auto whole_blocks = [&](std::size_t i, std::size_t k, auto&& put) {
+    for (; i + k * W <= n; i += k * W) {
+      V v[K];
+      for (std::size_t u = 0; u < k; ++u) {
+        prefetch_ahead<S, 1>(x + i + u * W);  // 2^26 floats, streamed: 0.54 -> 0.48 ns an element
+        v[u] = S::load(x + i + u * W);
+      }
+      block(v, k);
+      for (std::size_t u = 0; u < k; ++u) put(y + i + u * W, v[u]);
+    }
+    return i;
   };
   std::size_t i = 0;
   if constexpr (stream && has_stream<S>::value) {
     const auto addr = reinterpret_cast<std::uintptr_t>(y);
     if (addr % sizeof(T) == 0) {
-      // Up to the first aligned vector with a masked store, then whole vectors streamed.
+      // Up to the first aligned vector with a masked store, then whole blocks streamed.
       const std::size_t head = std::min(n, (sizeof(V) - addr % sizeof(V)) % sizeof(V) / sizeof(T));
-      if (head) S::store_tail(y, head, step(S::load_tail(x, head, 0)));
-      for (i = head; i + U * W <= n; i += U * W) {
-        for (std::size_t u = 0; u < U; ++u) S::stream(y + i + u * W, step(S::load(x + i + u * W)));
+      if (head) {
+        V v[K] = {S::load_tail(x, head, 0)};
+        block(v, 1);
+        S::store_tail(y, head, v[0]);
       }
+      i = whole_blocks(head, K_streamed, [](T* p, V v) { S::stream(p, v); });
       S::stream_fence();
     }
   }
-  for (; i + U * W <= n; i += U * W) {
-    for (std::size_t u = 0; u < U; ++u) S::store(y + i + u * W, step(S::load(x + i + u * W)));
+  i = whole_blocks(i, K, [](T* p, V v) { S::store(p, v); });
+  const std::size_t whole = (n - i) / W, tail = (n - i) % W, k = whole + (tail ? 1 : 0);
+  if (k > 0) {
+    V v[K];
+    for (std::size_t u = 0; u < whole; ++u) v[u] = S::load(x + i + u * W);
+    if (tail) v[whole] = S::load_tail(x + i + whole * W, tail, 0);
+    block(v, k);
+    for (std::size_t u = 0; u < whole; ++u) S::store(y + i + u * W, v[u]);
+    if (tail) S::store_tail(y + i + whole * W, tail, v[whole]);
   }
-  for (; i + W <= n; i += W) S::store(y + i, step(S::load(x + i)));
-  if (i < n) S::store_tail(y + i, n - i, step(S::load_tail(x + i, n - i, 0)));
 }
 
 // -------------------------------------------------------------------------------------- raddonline
@@ -505,6 +564,7 @@ OnlineSum raddonline(const typename S::T* x, std::size_t n) {
 
   std::size_t i = 0;
   for (; i + U * W <= n; i += U * W) {
+    prefetch_ahead<S, U>(x + i);  // 2^26 floats: 0.80 -> 0.45 ns an element
     for (std::size_t u = 0; u < U; ++u) S::acc_add(acc[u], step(S::load(x + i + u * W)));
   }
   for (; i + W <= n; i += W) S::acc_add(acc[0], step(S::load(x + i)));
