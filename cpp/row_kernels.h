@@ -112,34 +112,29 @@ struct RowKernels {
       return mk::softmax_short_rows<S, k>(x, sx, y, sy, rows, n);
     }
   };
-  // log_softmax: the terms' ExpSum2e, log_z_of_sum (as short_log_z), then y = x - log Z.
-  template <std::size_t k>
-  struct LogSoftmaxShort {
+  // log_softmax (y = x - log Z) and logsumexp (*y = log Z: y = out, sy its stride) from the terms'
+  // ExpSum2e and log_z_of_sum, as short_log_z.
+  template <std::size_t k, bool lse>
+  struct LogShort {
     static std::size_t run(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows, std::size_t n) {
       return mk::short_rows_pipelined<S, k, true>(
           x, sx, y, sy, rows, n, [n](const auto& v, const T* xr, T* yr, T m, typename S::V ve, double t) {
             const mk::ExpSum2e p = mk::short_row_sum2e<S, k>(v, m, ve, t);
             if (!std::isfinite(p.s)) return false;  // a NaN the max did not show
             const LogZ z = log_z_of_sum(xr, n, p);
-            mk::vsubtract2<S>(xr, yr, n, T(z.hi), T(z.lo));
+            if constexpr (lse) {
+              *yr = T(z.hi + z.lo);
+            } else {
+              mk::vsubtract2<S>(xr, yr, n, T(z.hi), T(z.lo));
+            }
             return true;
           });
     }
   };
-  // logsumexp: as log_softmax, its log Z written to *yr (y = out, sy = its stride).
   template <std::size_t k>
-  struct LogsumexpShort {
-    static std::size_t run(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows, std::size_t n) {
-      return mk::short_rows_pipelined<S, k, true>(
-          x, sx, y, sy, rows, n, [n](const auto& v, const T* xr, T* yr, T m, typename S::V ve, double t) {
-            const mk::ExpSum2e p = mk::short_row_sum2e<S, k>(v, m, ve, t);
-            if (!std::isfinite(p.s)) return false;
-            const LogZ z = log_z_of_sum(xr, n, p);
-            *yr = T(z.hi + z.lo);
-            return true;
-          });
-    }
-  };
+  using LogSoftmaxShort = LogShort<k, false>;
+  template <std::size_t k>
+  using LogsumexpShort = LogShort<k, true>;
   static void logsumexp_into(const T* x, T* out, std::size_t n) { *out = logsumexp(x, n); }
   static void logsumexp_rows(const T* x, std::ptrdiff_t sx, T* out, std::ptrdiff_t so, std::size_t rows,
                              std::size_t n) {

@@ -253,9 +253,11 @@ def auto_algorithm(n: int, rows: int, dtype, path: str | None = None, op: str = 
     - the portable path is bound by its scalar arithmetic everywhere: softmax is ``three_pass`` there.
 
     Measured with ``python -m softlib.book.bench`` (AVX-512 path, float32, one thread, load average
-    1.3): at 4096x128 three_pass 0.32, two_pass 0.55, online 0.69 ns/element; at 1x2^26 (a 256 MiB
-    row) three_pass 1.11, two_pass 0.88, online 1.37. Out of cache ``two_pass`` writes its output
-    past the caches (non-temporal stores from 4 MiB on), which saves reading each line of y first.
+    1.1): at 4096x128 three_pass 0.29, two_pass 0.48, online 0.68 ns/element; at 1024x32000 (rows of
+    128 KiB, in the L2 between passes) three_pass 0.66, two_pass 0.92, online 0.86; at 1x2^26 (a
+    256 MiB row) three_pass 1.30, two_pass 0.93, online 0.97. Out of cache ``two_pass`` writes its
+    output past the caches (non-temporal stores from 4 MiB on), which saves reading each line of y
+    first.
 
     Parameters
     ----------
