@@ -24,7 +24,8 @@ def test_metadata_declares_each_role():
     )  # softlib.chapters.moe imports SciPy
     assert any(d.startswith("matplotlib") for d in extras["viz"])
     assert any(d.startswith("ruff") for d in extras["test"])
-    assert any(d.startswith("onnxruntime") for d in extras["compare"])  # make bench's anchors
+    # make bench's anchors
+    assert any(d.startswith("onnxruntime") for d in extras["compare"])
     assert (pathlib.Path(softlib.__file__).parent / "py.typed").exists()
 
 
