@@ -47,7 +47,6 @@ std::vector<NamedKernel> build() {
     k.isa = Isa::isa_;                                                                                   \
     k.itemsize = std::string(#dtype) == "f32" ? 4 : 8;                                                   \
     k.kind = #kind_;                                                                                     \
-    k.reduce = k.kind == "reduce";                                                                       \
     split_member(#member, k);                                                                            \
     k.lanes = k.itemsize == 4 ? lanes_of(Isa::isa_) : std::max<std::size_t>(1, lanes_of(Isa::isa_) / 2); \
     set_kernel(k, t->dtype.member);                                                                      \

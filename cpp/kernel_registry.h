@@ -15,7 +15,6 @@ struct NamedKernel {
   Isa isa;                // the code path whose table holds it
   std::size_t itemsize;   // 4 (f32) or 8 (f64)
   std::string kind;       // `row` (y = f(x)), `reduce` (a scalar of x), `rows`, `reduce_rows` (over many rows)
-  bool reduce;            // kind == "reduce"
   std::string op;         // softmax, log_softmax, logsumexp, row_max, exp, stablemax, log_stablemax
   std::string algorithm;  // the algorithm of softmax and log_softmax, else empty
   std::size_t lanes;      // elements per vector on its path

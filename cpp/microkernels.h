@@ -809,15 +809,15 @@ SOFTLIB_INLINE void extexp_terms_for(typename S::V (&v)[K], typename S::V ve, ty
   }
 }
 
-// --------------------------------------------------------------------------------- softmax_short
-// The float32 three-pass kernels for a row of at most 8 vectors, held in registers: one read (and
-// one write), no loops (k = the row's vector count, a template argument; the exponentials four at a
-// time). short_row_terms, their shared start: v[u] = exp(x) 2^-e for the row's k vectors (the lanes
-// past the row read as x[0], which moves neither max nor min, then zeroed), and with `with_max`
-// v[k] = the max's own term as they compute it and *t its exact value (max_term_exact, called before
-// the exponentials so that its latency hides behind theirs); m the max, e its n. A row 4 rows on is
-// prefetched (y null: x only). false: the row needs the general kernels (a non-finite or |max| >
-// direct row).
+// The row's (min, max) from lane-wise min and max vectors; the min only where it picks the
+// exponentials' variant (wide_is_free: the max stands in).
+template <class S>
+SOFTLIB_INLINE MinMax<S> min_max_of(typename S::V hi, typename S::V lo) {
+  using T = typename S::T;
+  const T m = hmax<S>(hi);
+  return {wide_is_free<S>::value ? m : -hmax<S>(S::sub(S::set(T(0)), lo)), m};
+}
+
 // The terms of a short row held in v, its max m and min mn known (see short_row_terms).
 template <class S, std::size_t k, bool with_max>
 SOFTLIB_INLINE void short_row_terms_from(typename S::V (&v)[k + with_max], std::size_t n, typename S::T m,
@@ -834,6 +834,16 @@ SOFTLIB_INLINE void short_row_terms_from(typename S::V (&v)[k + with_max], std::
   extexp_terms_for<S, k + with_max>(v, ve, m, mn);
   v[k - 1] = S::tail_zero(v[k - 1], n - (k - 1) * W);
 }
+
+// --------------------------------------------------------------------------------- softmax_short
+// The float32 three-pass kernels for a row of at most 8 vectors, held in registers: one read (and
+// one write), no loops (k = the row's vector count, a template argument; the exponentials four at a
+// time). short_row_terms, their shared start: v[u] = exp(x) 2^-e for the row's k vectors (the lanes
+// past the row read as x[0], which moves neither max nor min, then zeroed), and with `with_max`
+// v[k] = the max's own term as they compute it and *t its exact value (max_term_exact, called before
+// the exponentials so that its latency hides behind theirs); m the max, e its n. A row 4 rows on is
+// prefetched (y null: x only). false: the row needs the general kernels (a non-finite or |max| >
+// direct row).
 template <class S, std::size_t k, bool with_max>
 SOFTLIB_INLINE bool short_row_terms(const typename S::T* x, typename S::T* y, std::size_t n,
                                     typename S::V (&v)[k + with_max], typename S::T& m, typename S::V& ve,
@@ -853,10 +863,10 @@ SOFTLIB_INLINE bool short_row_terms(const typename S::T* x, typename S::T* y, st
     hi = S::max(hi, v[u]);
     if constexpr (!wide_is_free<S>::value) lo = S::min(lo, v[u]);
   }
-  m = hmax<S>(hi);
-  const T mn = wide_is_free<S>::value ? m : -hmax<S>(S::sub(S::set(T(0)), lo));
+  const MinMax<S> r = min_max_of<S>(hi, lo);
+  m = r.max;
   if (!(std::fabs(m) <= L::direct)) return false;  // NaN, +-inf or beyond the direct range
-  short_row_terms_from<S, k, with_max>(v, n, m, mn, ve, t);
+  short_row_terms_from<S, k, with_max>(v, n, m, r.min, ve, t);
   return true;
 }
 
@@ -899,7 +909,6 @@ struct has_32_registers<S, std::void_t<decltype(S::registers)>> : std::bool_cons
 // The max of a short row of k vectors, and its min where the exponentials' variant depends on it.
 template <class S, std::size_t k>
 SOFTLIB_INLINE MinMax<S> short_row_min_max(const typename S::T* x, std::size_t n) {
-  using T = typename S::T;
   using V = typename S::V;
   constexpr std::size_t W = S::W;
   V hi = S::load_tail(x + (k - 1) * W, n - (k - 1) * W, x[0]), lo = hi;  // x[0] moves neither
@@ -908,8 +917,7 @@ SOFTLIB_INLINE MinMax<S> short_row_min_max(const typename S::T* x, std::size_t n
     hi = S::max(hi, a);
     if constexpr (!wide_is_free<S>::value) lo = S::min(lo, a);
   }
-  const T m = hmax<S>(hi);
-  return {wide_is_free<S>::value ? m : -hmax<S>(S::sub(S::set(T(0)), lo)), m};
+  return min_max_of<S>(hi, lo);
 }
 
 // The short-row kernels over `rows` rows of a strided array (row r at x + r sx, y + r sy), pipelined:
@@ -919,7 +927,8 @@ SOFTLIB_INLINE MinMax<S> short_row_min_max(const typename S::T* x, std::size_t n
 // softmax 45.7 -> 39.7 ns a row, log_softmax 75 -> 63). finish(v, xr, yr, m, ve, t) ends a row from
 // its terms (short_row_terms_from: v, ve, and with_max v[k], t); false stops. Returns the rows done:
 // it stops before a row it cannot take (non-finite, |max| > direct), for the caller's general kernel.
-template <class S, std::size_t k, bool with_max, class Finish>
+// y_rows: y holds rows (prefetched 4 rows on), not one scalar a row (logsumexp).
+template <class S, std::size_t k, bool with_max, bool y_rows, class Finish>
 SOFTLIB_INLINE std::size_t short_rows_pipelined(const typename S::T* x, std::ptrdiff_t sx, typename S::T* y,
                                                 std::ptrdiff_t sy, std::size_t rows, std::size_t n, Finish&& finish) {
   using T = typename S::T;
@@ -931,9 +940,9 @@ SOFTLIB_INLINE std::size_t short_rows_pipelined(const typename S::T* x, std::ptr
     T* yr = y + static_cast<std::ptrdiff_t>(r) * sy;
     const MinMax<S> now = next;
     if (!(std::fabs(now.max) <= ExtExpLimits<T>::direct)) return r;  // NaN, +-inf or beyond
-    // 4 rows on (see short_row_terms); y too where its rows are rows (not logsumexp's scalars).
+    // 4 rows on (see short_row_terms).
     if (sx > 0) prefetch_row_ahead<S, k>(xr, nullptr, 4 * static_cast<std::size_t>(sx));
-    if (sy >= static_cast<std::ptrdiff_t>(n)) prefetch_row_ahead<S, k>(nullptr, yr, 4 * static_cast<std::size_t>(sy));
+    if (y_rows && sy > 0) prefetch_row_ahead<S, k>(nullptr, yr, 4 * static_cast<std::size_t>(sy));
     V v[k + with_max], ve;
     double t = 0.0;
     for (std::size_t u = 0; u + 1 < k; ++u) v[u] = S::load(xr + u * W);
@@ -947,7 +956,7 @@ SOFTLIB_INLINE std::size_t short_rows_pipelined(const typename S::T* x, std::ptr
 template <class S, std::size_t k>
 std::size_t softmax_short_rows(const typename S::T* x, std::ptrdiff_t sx, typename S::T* y, std::ptrdiff_t sy,
                                std::size_t rows, std::size_t n) {
-  return short_rows_pipelined<S, k, false>(
+  return short_rows_pipelined<S, k, false, true>(
       x, sx, y, sy, rows, n,
       [n](const auto& v, const auto*, auto* yr, auto, auto, double) { return short_row_normalise<S, k>(v, yr, n); });
 }

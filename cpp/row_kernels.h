@@ -117,7 +117,7 @@ struct RowKernels {
   template <std::size_t k, bool lse>
   struct LogShort {
     static std::size_t run(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows, std::size_t n) {
-      return mk::short_rows_pipelined<S, k, true>(
+      return mk::short_rows_pipelined<S, k, true, !lse>(
           x, sx, y, sy, rows, n, [n](const auto& v, const T* xr, T* yr, T m, typename S::V ve, double t) {
             const mk::ExpSum2e p = mk::short_row_sum2e<S, k>(v, m, ve, t);
             if (!std::isfinite(p.s)) return false;  // a NaN the max did not show

@@ -152,7 +152,7 @@ py::object run_kernel(const std::string& name, const py::array& x, py::object ou
   const std::size_t n = static_cast<std::size_t>(x.shape(x.ndim() - 1));
   const std::size_t m = x.ndim() == 2 ? static_cast<std::size_t>(x.shape(0)) : 1;
   if (n < 1) throw std::invalid_argument("the kernels take n >= 1");
-  if (k.reduce) {
+  if (k.kind == "reduce") {
     if (k.itemsize == 4) return py::float_(k.reduce_f32(static_cast<const float*>(x.data()), n));
     return py::float_(k.reduce_f64(static_cast<const double*>(x.data()), n));
   }

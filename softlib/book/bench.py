@@ -31,6 +31,7 @@ most of the load's drift; ``--paired-only`` runs just those (a minute or two).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import pathlib
@@ -568,9 +569,9 @@ def thread_speedups(repeats: int = 7, seed: int = 0, verbose: bool = True) -> di
         pairs = max(1, -(-(512 << 20) // (2 * x0.nbytes)))
         xs = [x0 + np.float32(i) for i in range(pairs)]  # softmax is shift-invariant: the same work
         ys = [np.empty_like(x0) for _ in range(pairs)]
-        turn = iter(range(1 << 62))
+        turn = itertools.count()
 
-        def call(t, xs=xs, ys=ys, turn=turn, pairs=pairs):
+        def call(t):
             i = next(turn) % pairs
             softlib.softmax(xs[i], out=ys[i], threads=t)
 
