@@ -394,7 +394,7 @@ def softmax(x, axis=-1, *, algorithm: str = "auto", out: np.ndarray | None = Non
         (max; sum; recompute the exponentials), ``"two_pass"`` (Dukhan & Ablavatski's (p, n) pairs),
         ``"online"`` (Milakov & Gimelshein's (m, d) normaliser), or ``"reference"`` (NumPy in
         float64, with ``x - max`` carried exactly). Every algorithm, ``"reference"`` included, gives
-        results within 3 ULP (float32) / 4 ULP (float64) of the exact softmax for outputs above the
+        results within 3 ULP (float32 and float64) of the exact softmax for outputs above the
         smallest normal number; subnormal outputs are computed (gradual underflow, as SciPy), within
         2 ULP of the subnormal spacing (measured in tests/test_accuracy_defects.py).
     out : ndarray, optional
@@ -435,7 +435,7 @@ def log_softmax(x, axis=-1, *, algorithm: str = "auto", out: np.ndarray | None =
     :math:`\log \mathrm{softmax}(x)_i = (x_i - m) - \log \sum_j e^{x_j - m}`, :math:`m = \max_j x_j`:
     accurate where ``log(softmax(x))`` would give ``-inf``, never above 0, and accurate relative to
     the value itself near 0 (the log-normaliser of a row dominated by its maximum is ``log1p`` of the
-    other terms), within 3 ULP (float32) / 4 ULP (float64) of the exact value for every algorithm.
+    other terms), within 3 ULP (float32 and float64) of the exact value for every algorithm.
     The algorithm computes the log-normaliser (``three_pass`` and ``three_pass_recompute`` coincide
     here). Conventions as for :func:`softmax`; non-finite input follows
     ``scipy.special.log_softmax``.

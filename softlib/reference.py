@@ -4,7 +4,7 @@ choice, and the long double path.
 Each function takes an array whose reduction axis is the last one and returns float64 results (long
 double ones for long double input); the public functions in :mod:`softlib.ops` handle axes, dtypes
 and edge cases and call these. They are the textbook formulas with two accuracy devices, so that
-they meet the same bounds as the kernels (3 ULP float32, 4 ULP float64, measured in
+they meet the same bounds as the kernels (3 ULP in float32 and float64, measured in
 tests/test_accuracy_defects.py): ``x - max`` is carried exactly (TwoSum: its rounding, up to
 ``|x - max| 2^-53``, would otherwise reach ``exp``, hundreds of ULP for a row spanning 700), and
 the log-normaliser is ``log1p`` of the terms other than the maximum, so log-probabilities and
