@@ -104,6 +104,43 @@ struct Exp {
   }
 };
 
+// ---------------------------------------------------------------------------------------------- log
+// log v for positive normal double lanes (S::split_exponent: v = 2^k m, m in [1, 2)). m is brought
+// into [sqrt 1/2, sqrt 2) and log m = log1p(f), f = m - 1, taken as 2 atanh(s) with s = f / (2 + f):
+// 2 s + s R(s^2), R(z) = sum_j 2 z^j / (2 j + 1). |s| <= 0.172, so ten terms leave out less than
+// 2^-58 of log m. Written f - (f^2/2 - s (f^2/2 + R)) (fdlibm's e_log.c arrangement), so that f,
+// exact, carries the leading bits and the rounding of s reaches only the small terms; k ln 2 in two
+// parts (k ln2_hi exact). Within an ULP (tests/test_kernels.py, test_vector_log_within_one_ulp).
+template <class D>
+struct Log {
+  using V = typename D::V;
+  using C = ExpConstants<double>;
+  static V of(V v) {
+    V m, k;
+    D::split_exponent(v, m, k);
+    const V above = D::sub(D::set(0x1.6A09E667F3BCDp+0), m);  // negative where m > sqrt 2
+    m = D::select_negative(above, D::mul(m, D::set(0.5)), m);
+    k = D::select_negative(above, D::add(k, D::set(1.0)), k);
+    const V f = D::sub(m, D::set(1.0));
+    const V s = D::div(f, D::add(D::set(2.0), f));
+    const V z = D::mul(s, s);
+    V r = D::set(2.0 / 21);
+    for (double c : {2.0 / 19, 2.0 / 17, 2.0 / 15, 2.0 / 13, 2.0 / 11, 2.0 / 9, 2.0 / 7, 2.0 / 5, 2.0 / 3}) {
+      r = D::fma(r, z, D::set(c));
+    }
+    r = D::mul(r, z);
+    const V half_f2 = D::mul(D::set(0.5), D::mul(f, f));
+    const V small = D::sub(half_f2, D::fma(s, D::add(half_f2, r), D::mul(k, D::set(C::ln2_lo))));
+    return D::fma(k, D::set(C::ln2_hi), D::sub(f, small));
+  }
+};
+
+// S::Double: double vectors beside S's (AVX-512), for work done a block of rows at a time.
+template <class S, class = void>
+struct has_double : std::false_type {};
+template <class S>
+struct has_double<S, std::void_t<typename S::Double>> : std::true_type {};
+
 // hi + lo = a - b exactly (Knuth's TwoSum of a and -b).
 template <class S>
 inline void two_diff(typename S::V a, typename S::V b, typename S::V& hi, typename S::V& lo) {
@@ -812,9 +849,11 @@ SOFTLIB_INLINE void short_row_terms_from(typename S::V (&v)[k + with_max], std::
   ve = extexp_n<S>(S::set(m));
   if constexpr (with_max) {
     v[k] = S::set(m);
-    T e[W];
-    S::to_array(ve, e);
-    *t = max_term_exact(m, e[0]);
+    if constexpr (!has_double<S>::value) {  // with double vectors, a block of rows' at once (LogShort)
+      T e[W];
+      S::to_array(ve, e);
+      *t = max_term_exact(m, e[0]);
+    }
   }
   extexp_terms_for<S, k + with_max>(v, ve, m, mn);
   v[k - 1] = S::tail_zero(v[k - 1], n - (k - 1) * W);
@@ -951,7 +990,7 @@ std::size_t softmax_short_rows(const typename S::T* x, std::ptrdiff_t sx, typena
 // n, s = sum_i exp(x_i) 2^-e (raddstoreextexp's terms, in double lanes) and q, the max's own term as
 // those terms compute it. y: log_softmax's output, prefetched, or null. false: as softmax_short.
 struct ExpSum2e {
-  double m, e, s, q, t;  // t: q's exact value, e^(m - e ln 2)
+  double m, e, s, q, t;  // t: q's exact value, e^(m - e ln 2) (left 0 where S::Double computes it)
 };
 // The ExpSum2e of a short row from its terms (short_row_terms_from with the max's own term).
 template <class S, std::size_t k>

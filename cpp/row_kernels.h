@@ -113,22 +113,53 @@ struct RowKernels {
     }
   };
   // log_softmax (y = x - log Z) and logsumexp (*y = log Z: y = out, sy its stride) from the terms'
-  // ExpSum2e and log_z_of_sum, as short_log_z.
+  // ExpSum2e and log_z_of_sum, as short_log_z. With double vectors (S::Double) the rows wait in
+  // blocks for the vector exp and log (log_d_block): libm's exp and log, a row at a time, took 15 of
+  // the 60 ns of a 128-float row. log_softmax writes a block's rows when it ends, rereading x: 32
+  // rows of up to 4 vectors (8 KiB), 16 of more, so that x and y stay in L1 (4096x128: 16 rows
+  // 48-50 ns a row, 32 rows 50-53).
   template <std::size_t k, bool lse>
   struct LogShort {
+    static void write(const T* xr, T* yr, std::size_t n, double m, double log_d) {
+      if constexpr (lse) {
+        *yr = T(m + log_d);
+      } else {
+        mk::vsubtract2<S>(xr, yr, n, T(m), T(log_d));
+      }
+    }
     static std::size_t run(const T* x, std::ptrdiff_t sx, T* y, std::ptrdiff_t sy, std::size_t rows, std::size_t n) {
-      return mk::short_rows_pipelined<S, k, true, !lse>(
-          x, sx, y, sy, rows, n, [n](const auto& v, const T* xr, T* yr, T m, typename S::V ve, double t) {
-            const mk::ExpSum2e p = mk::short_row_sum2e<S, k>(v, m, ve, t);
-            if (!std::isfinite(p.s)) return false;  // a NaN the max did not show
-            const LogZ z = log_z_of_sum(xr, n, p);
-            if constexpr (lse) {
-              *yr = T(z.hi + z.lo);
-            } else {
-              mk::vsubtract2<S>(xr, yr, n, T(z.hi), T(z.lo));
-            }
-            return true;
-          });
+      if constexpr (mk::has_double<S>::value) {
+        constexpr std::size_t B = lse || k <= 4 ? 32 : 16;
+        mk::ExpSum2e p[B];
+        const T* xs[B];
+        T* ys[B];
+        std::size_t waiting = 0;
+        const auto flush = [&] {
+          double log_d[B];
+          log_d_block<B>(p, xs, waiting, n, log_d);
+          for (std::size_t j = 0; j < waiting; ++j) write(xs[j], ys[j], n, p[j].m, log_d[j]);
+          waiting = 0;
+        };
+        const std::size_t done = mk::short_rows_pipelined<S, k, true, !lse>(
+            x, sx, y, sy, rows, n, [&](const auto& v, const T* xr, T* yr, T m, typename S::V ve, double t) {
+              p[waiting] = mk::short_row_sum2e<S, k>(v, m, ve, t);
+              if (!std::isfinite(p[waiting].s)) return false;  // a NaN the max did not show
+              xs[waiting] = xr;
+              ys[waiting] = yr;
+              if (++waiting == B) flush();
+              return true;
+            });
+        if (waiting) flush();
+        return done;
+      } else {
+        return mk::short_rows_pipelined<S, k, true, !lse>(
+            x, sx, y, sy, rows, n, [n](const auto& v, const T* xr, T* yr, T m, typename S::V ve, double t) {
+              const mk::ExpSum2e p = mk::short_row_sum2e<S, k>(v, m, ve, t);
+              if (!std::isfinite(p.s)) return false;  // a NaN the max did not show
+              write(xr, yr, n, p.m, log_z_of_sum(xr, n, p).lo);
+              return true;
+            });
+      }
     }
   };
   template <std::size_t k>
@@ -314,7 +345,7 @@ struct RowKernels {
   // others again (log1p_others), as log_d_of does. (libm's log1p took 29 ns a call here, log 7.)
   static LogZ log_z_three_pass_extexp(const T* x, T* y, std::size_t n, mk::MinMax<S> r) {
     const T m = r.max, e = max_exponent(m);
-    const double t = mk::max_term_exact(m, e);
+    const double t = mk::has_double<S>::value ? 0.0 : mk::max_term_exact(m, e);  // S::Double: log_d_block's
     const bool narrow = r.min >= m - mk::ExtExpLimits<T>::narrow;  // false for a NaN min
     const double s = narrow ? mk::raddextexp2e<S, false>(x, y, n, e) : mk::raddextexp2e<S, true>(x, y, n, e);
     if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
@@ -325,6 +356,11 @@ struct RowKernels {
     return log_z_of_sum(x, n, {double(m), double(e), s, double(q[0]), t});
   }
   static LogZ log_z_of_sum(const T* x, std::size_t n, mk::ExpSum2e p) {
+    if constexpr (mk::has_double<S>::value) {  // one lane of a block, as the rows kernels' blocks
+      double log_d;
+      log_d_block<1>(&p, &x, 1, n, &log_d);
+      return {p.m, log_d, true};
+    }
     using C = ExpConstants<double>;
     const double r = (p.m - p.e * C::ln2_hi) - p.e * C::ln2_lo, t = p.t;
     const double others = std::fmax(0.0, p.s - p.q);  // (d - 1) t
@@ -332,6 +368,37 @@ struct RowKernels {
     // log d = log(t + others) - r: |r| <= 0.35 and log d >= 2^-12 here, so both roundings stay
     // below 2^-40 of log d (a chain of one exp and one log: no division, no log1p).
     return {p.m, std::log(t + others) - r, true};
+  }
+  // log_z_of_sum's log d for count <= B rows at once: t = e^r and log(t + others) - r by the vector
+  // exp and log (microkernels.h, Log), the same arithmetic in every lane. The chain of one exp and
+  // one log is about 170 cycles, too long for the out-of-order window to hide behind the next
+  // rows: a block of 8 rows cost 6 ns a row, of 16 or 32 rows (two or four vectors in flight) 2-3.
+  template <std::size_t B>
+  static void log_d_block(const mk::ExpSum2e* p, const T* const* xs, std::size_t count, std::size_t n, double* log_d) {
+    using D = typename S::Double;
+    using C = ExpConstants<double>;
+    using DV = typename D::V;
+    constexpr std::size_t W = D::W, L = (B + W - 1) / W * W;  // whole vectors
+    double m[L] = {}, e[L] = {}, others[L] = {}, t[L], v[L];
+    for (std::size_t j = 0; j < count; ++j) {
+      m[j] = p[j].m;
+      e[j] = p[j].e;
+      others[j] = std::fmax(0.0, p[j].s - p[j].q);  // (d - 1) t; lanes past count: m = e = 0, log 1
+    }
+    for (std::size_t b = 0; b < L / W; ++b) {  // whole, independent vectors: their chains overlap
+      const DV ve = D::from_array(e + b * W);
+      const DV r =
+          D::sub(D::sub(D::from_array(m + b * W), D::mul(ve, D::set(C::ln2_hi))), D::mul(ve, D::set(C::ln2_lo)));
+      const DV vt = mk::Exp<D>::exp_scaled(r, D::set(0.0), D::set(1.0));
+      D::to_array(vt, t + b * W);
+      D::to_array(D::sub(mk::Log<D>::of(D::add(vt, D::from_array(others + b * W))), r), v + b * W);
+    }
+    for (std::size_t j = 0; j < count; ++j) {
+      // log d = log(t + others) - r: |r| <= 0.35 and log d >= 2^-12, so the roundings stay below
+      // 2^-40 of log d; rows dominated by the max (log d < 2^-12) sum the others again.
+      const bool dominated = others[j] < (dominated_below<T> - 1.0) * t[j];
+      log_d[j] = dominated ? log1p_others(xs[j], n, m[j], 1.0 + others[j] / t[j]) : v[j];
+    }
   }
   // Rows of up to 8 vectors in registers (microkernels.h, raddextexp2e_short); false: the general path.
   static bool short_log_z(const T* x, T* y, std::size_t n, LogZ& z) {

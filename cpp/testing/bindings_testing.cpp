@@ -4,12 +4,16 @@
 // softlib._core's (the same object files); the active path follows SOFTLIB_ISA (softlib/_dispatch.py).
 //   run_kernel(name, x, out)   one named kernel of cpp/kernel_list.h alone (tests/test_kernels.py)
 //   exp, row_max               one path's exp and max kernels alone
+//   vector_log                 the AVX-512 double vector log alone (tests/test_kernels.py)
 //   exp_f32_ulp_scan           every float32 through the exp kernels (tests/test_accuracy.py)
 //   softmax_plain              float32 softmax without the accuracy devices (softlib.book.bench)
+#include <algorithm>
 #include <cstring>
 
 #include "bindings_common.h"
+#include "cpu_features.h"
 #include "kernel_registry.h"
+#include "testing/log_kernels.h"
 #include "testing/plain_tables.h"
 #include "threads.h"
 
@@ -211,6 +215,24 @@ PYBIND11_MODULE(_core_testing, m, py::mod_gil_not_used()) {
   m.def("row_max", &row_max<float>, py::arg("x").noconvert(), py::arg("isa") = "");
   m.def("row_max", &row_max<double>, py::arg("x").noconvert(), py::arg("isa") = "");
   m.def("exp", &exp_kernel, py::arg("x"), py::arg("isa") = "", "The exp kernel of a code path alone.");
+  m.def(
+      "vector_log",
+      [](const py::array_t<double, py::array::c_style>& x) {
+        if (x.ndim() != 1) throw std::invalid_argument("expected a 1-D float64 array");
+#if defined(SOFTLIB_X86)
+        const auto& cpu = softlib::supported_isas();
+        if (!softlib::built(softlib::Isa::avx512) ||
+            std::find(cpu.begin(), cpu.end(), softlib::Isa::avx512) == cpu.end()) {
+          throw std::runtime_error("this CPU has no AVX-512");
+        }
+        py::array_t<double> y(x.shape(0));
+        softlib::testing::log_f64_avx512(x.data(), y.mutable_data(), static_cast<std::size_t>(x.shape(0)));
+        return y;
+#else
+        throw std::runtime_error("the vector log is AVX-512's (x86-64 only)");
+#endif
+      },
+      py::arg("x"), "Test only: the AVX-512 double vector log (microkernels.h, Log) of positive normal x.");
   m.def("exp_f32_ulp_scan", &exp_f32_ulp_scan, py::arg("lo"), py::arg("hi"), py::arg("isas"), py::arg("threads") = 2,
         py::arg("ref_isa") = "",
         "Test only: the largest ULP error of each path's float32 exp over every float in [lo, hi].");

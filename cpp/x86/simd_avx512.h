@@ -10,6 +10,8 @@
 
 namespace softlib::avx512 {
 
+struct F64;
+
 struct F32 {
   using T = float;
   using V = __m512;
@@ -21,6 +23,9 @@ struct F32 {
   // 32 vector registers: a short row's terms and the next row's max fit together (row_kernels.h,
   // softmax_three_pass_rows; AVX2's 16 spill them).
   static constexpr std::size_t registers = 32;
+  // Double vectors beside the float ones: the short rows' log-normalisers, a block of rows at a time
+  // (row_kernels.h, LogShort).
+  using Double = F64;
 
   static __mmask16 tail_mask(std::size_t k) { return static_cast<__mmask16>((1u << k) - 1u); }
   static V load(const T* p) { return _mm512_loadu_ps(p); }
@@ -116,6 +121,11 @@ struct F64 {
   static V round(V v) { return _mm512_roundscale_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static V ldexp_normal(V v, V n) { return _mm512_scalef_pd(v, n); }
   static V ldexp(V v, V n) { return _mm512_scalef_pd(v, n); }
+  // v = 2^k m, m in [1, 2), for positive normal v.
+  static void split_exponent(V v, V& m, V& k) {
+    m = _mm512_getmant_pd(v, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
+    k = _mm512_getexp_pd(v);
+  }
   static V zero_if_less(V v, V a, T b) {
     return _mm512_mask_mov_pd(v, _mm512_cmp_pd_mask(a, set(b), _CMP_LT_OQ), _mm512_setzero_pd());
   }
