@@ -364,10 +364,13 @@ struct RowKernels {
     using C = ExpConstants<double>;
     const double r = (p.m - p.e * C::ln2_hi) - p.e * C::ln2_lo, t = p.t;
     const double others = std::fmax(0.0, p.s - p.q);  // (d - 1) t
-    if (others < (dominated_below<T> - 1.0) * t) return {p.m, log1p_others(x, n, p.m, 1.0 + others / t), true};
-    // log d = log(t + others) - r: |r| <= 0.35 and log d >= 2^-12 here, so both roundings stay
-    // below 2^-40 of log d (a chain of one exp and one log: no division, no log1p).
-    return {p.m, std::log(t + others) - r, true};
+    return {p.m, log_d_given(x, n, p.m, t, others, std::log(t + others) - r), true};
+  }
+  // log d from t, the max's own term, others = (d - 1) t and v = log(t + others) - r. For log d >=
+  // 2^-12, |r| <= 0.35 keeps both roundings of v below 2^-40 of log d (a chain of one exp and one
+  // log: no division, no log1p); rows dominated by their max sum the other terms again.
+  static double log_d_given(const T* x, std::size_t n, double m, double t, double others, double v) {
+    return others < (dominated_below<T> - 1.0) * t ? log1p_others(x, n, m, 1.0 + others / t) : v;
   }
   // log_z_of_sum's log d for count <= B rows at once: t = e^r and log(t + others) - r by the vector
   // exp and log (microkernels.h, Log), the same arithmetic in every lane. The chain of one exp and
@@ -393,12 +396,7 @@ struct RowKernels {
       D::to_array(vt, t + b * W);
       D::to_array(D::sub(mk::Log<D>::of(D::add(vt, D::from_array(others + b * W))), r), v + b * W);
     }
-    for (std::size_t j = 0; j < count; ++j) {
-      // log d = log(t + others) - r: |r| <= 0.35 and log d >= 2^-12, so the roundings stay below
-      // 2^-40 of log d; rows dominated by the max (log d < 2^-12) sum the others again.
-      const bool dominated = others[j] < (dominated_below<T> - 1.0) * t[j];
-      log_d[j] = dominated ? log1p_others(xs[j], n, m[j], 1.0 + others[j] / t[j]) : v[j];
-    }
+    for (std::size_t j = 0; j < count; ++j) log_d[j] = log_d_given(xs[j], n, m[j], t[j], others[j], v[j]);
   }
   // Rows of up to 8 vectors in registers (microkernels.h, raddextexp2e_short); false: the general path.
   static bool short_log_z(const T* x, T* y, std::size_t n, LogZ& z) {

@@ -557,9 +557,12 @@ def thread_speedups(repeats: int = 7, seed: int = 0, verbose: bool = True) -> di
     each call on the next of several input/output pairs (512 MiB in all)."""
     threads = core.cpu_count()
     rng = np.random.default_rng(seed)
-    out = {"load_average": os.getloadavg(), "threads": threads, "speedup": {}}
+    out = {"load_average": os.getloadavg(), "threads": threads, "speedup": {}, "gb_per_s": {}}
     if threads < 2:
         return out
+    # For scale, the bytes moved: both inputs move 12 bytes an element from memory (a 32000-float
+    # row stays in L2 between three-pass's passes), beside a NumPy copy on as many threads.
+    out["copy_gb_per_s"] = copy_bandwidth(threads) / 1e9
     for name, shape in (("1024x32000", (1024, 32000)), ("1x2^24 (split row)", (1, 1 << 24))):
         # Out of cache means it: each call takes the next of several (x, y) pairs, 512 MiB in all,
         # so that no call finds its input in the last-level cache of a large server (the project's
@@ -578,9 +581,12 @@ def thread_speedups(repeats: int = 7, seed: int = 0, verbose: bool = True) -> di
         med = interleaved_medians({1: lambda: call(1), threads: lambda: call(threads)}, repeats, 1)
         del xs, ys
         out["speedup"][name] = med[1] / med[threads]
+        out["gb_per_s"][name] = 12 * x0.size / med[threads] / 1e9
         if verbose:
             print(f"  {name}: {threads} threads / 1 thread speed-up {out['speedup'][name]:.2f} (goal >= 1.8; "
-                  f"load average {os.getloadavg()[0]:.1f})")
+                  f"load average {os.getloadavg()[0]:.1f}); {threads} threads move "
+                  f"{out['gb_per_s'][name]:.1f} GB/s, a copy on {threads} threads "
+                  f"{out['copy_gb_per_s']:.1f}")
     return out
 
 
