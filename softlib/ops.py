@@ -499,10 +499,13 @@ def logsumexp(a, axis=-1, b=None, keepdims: bool = False, return_sign: bool = Fa
     >>> softlib.logsumexp([1.0, 2.0], b=[1.0, -1.0], return_sign=True)  # log|e - e^2|, sign -1
     (np.float64(1.5413248546129181), np.float64(-1.0))
     """
-    if b is None and not keepdims and not return_sign and threads is None and core is not None \
+    # The fast path, as softmax's: threads None or a positive int. (After a kernel has filled the
+    # caches, the general path's axis handling cost about 20 us at 4096x128, not its 2 us in a loop.)
+    if b is None and not keepdims and not return_sign and core is not None \
+            and (threads is None or (type(threads) is int and threads >= 1)) \
             and _fast_rows(a, axis) and a.shape[-1] > 0:
         y = np.empty(a.shape[:-1], a.dtype)
-        core.logsumexp(a.reshape(-1, a.shape[-1]), y.reshape(-1), 0)
+        core.logsumexp(a.reshape(-1, a.shape[-1]), y.reshape(-1), 0 if threads is None else threads)
         return y[()] if y.ndim == 0 else y
     a, back = _to_numpy(a)
     if b is not None:

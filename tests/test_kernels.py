@@ -171,6 +171,14 @@ def test_threads_none_and_public_threads():
         softlib.softmax(x, threads=0)
     with pytest.raises(TypeError, match="threads"):
         softlib.softmax(x, threads=1.5)
+    # logsumexp's fast path takes the same thread counts, and the same bad ones fail the same way.
+    lse = softlib.logsumexp(x, threads=None)
+    for t in (1, 2, 3):
+        np.testing.assert_array_equal(softlib.logsumexp(x, threads=t), lse)
+    with pytest.raises(ValueError, match="threads"):
+        softlib.logsumexp(x, threads=0)
+    with pytest.raises(TypeError, match="threads"):
+        softlib.logsumexp(x, threads=1.5)
 
 
 def test_unknown_or_unsupported_path_is_a_clear_error():
