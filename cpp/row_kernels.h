@@ -360,11 +360,12 @@ struct RowKernels {
       double log_d;
       log_d_block<1>(&p, &x, 1, n, &log_d);
       return {p.m, log_d, true};
+    } else {
+      using C = ExpConstants<double>;
+      const double r = (p.m - p.e * C::ln2_hi) - p.e * C::ln2_lo, t = p.t;
+      const double others = std::fmax(0.0, p.s - p.q);  // (d - 1) t
+      return {p.m, log_d_given(x, n, p.m, t, others, std::log(t + others) - r), true};
     }
-    using C = ExpConstants<double>;
-    const double r = (p.m - p.e * C::ln2_hi) - p.e * C::ln2_lo, t = p.t;
-    const double others = std::fmax(0.0, p.s - p.q);  // (d - 1) t
-    return {p.m, log_d_given(x, n, p.m, t, others, std::log(t + others) - r), true};
   }
   // log d from t, the max's own term, others = (d - 1) t and v = log(t + others) - r. For log d >=
   // 2^-12, |r| <= 0.35 keeps both roundings of v below 2^-40 of log d (a chain of one exp and one

@@ -287,6 +287,12 @@ def auto_algorithm(n: int, rows: int, dtype, path: str | None = None, op: str = 
     return core.auto_algorithm(op, int(n), itemsize, path or "")
 
 
+def _fast_threads(threads) -> bool:
+    """Whether ``threads`` passes to the core unchecked on the fast paths: None (0 there) or an int
+    >= 1; anything else takes the general path, whose check gives the error."""
+    return threads is None or (type(threads) is int and threads >= 1)
+
+
 def _fast_rows(x, axis) -> bool:
     """Whether ``x`` takes the fast path: a C-contiguous, non-empty float32/float64 ndarray reduced
     along its last axis (the common call: no axis moves, no copies, no checks beyond these)."""
@@ -307,9 +313,8 @@ def _elementwise(name: str, x, axis, algorithm: str, out, threads):
     # checks the rest (contiguity, dtype, overlap) and returns None when the general path is needed.
     if (algorithm == "auto" and core is not None and type(x) is np.ndarray
             and (axis == -1 or (type(axis) is int and axis == x.ndim - 1))
-            and (threads is None or (type(threads) is int and threads >= 1))
-            and (out is None or type(out) is np.ndarray)):
-        y = _FAST[name](x, out, 0 if threads is None else threads)
+            and _fast_threads(threads) and (out is None or type(out) is np.ndarray)):
+        y = _FAST[name](x, out, threads or 0)
         if y is not None:
             return y
     _check_algorithm(algorithm)
@@ -502,10 +507,9 @@ def logsumexp(a, axis=-1, b=None, keepdims: bool = False, return_sign: bool = Fa
     # The fast path, as softmax's: threads None or a positive int. (After a kernel has filled the
     # caches, the general path's axis handling cost about 20 us at 4096x128, not its 2 us in a loop.)
     if b is None and not keepdims and not return_sign and core is not None \
-            and (threads is None or (type(threads) is int and threads >= 1)) \
-            and _fast_rows(a, axis) and a.shape[-1] > 0:
+            and _fast_threads(threads) and _fast_rows(a, axis) and a.shape[-1] > 0:
         y = np.empty(a.shape[:-1], a.dtype)
-        core.logsumexp(a.reshape(-1, a.shape[-1]), y.reshape(-1), 0 if threads is None else threads)
+        core.logsumexp(a.reshape(-1, a.shape[-1]), y.reshape(-1), threads or 0)
         return y[()] if y.ndim == 0 else y
     a, back = _to_numpy(a)
     if b is not None:

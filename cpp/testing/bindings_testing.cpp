@@ -7,11 +7,9 @@
 //   vector_log                 the AVX-512 double vector log alone (tests/test_kernels.py)
 //   exp_f32_ulp_scan           every float32 through the exp kernels (tests/test_accuracy.py)
 //   softmax_plain              float32 softmax without the accuracy devices (softlib.book.bench)
-#include <algorithm>
 #include <cstring>
 
 #include "bindings_common.h"
-#include "cpu_features.h"
 #include "kernel_registry.h"
 #include "testing/log_kernels.h"
 #include "testing/plain_tables.h"
@@ -220,11 +218,7 @@ PYBIND11_MODULE(_core_testing, m, py::mod_gil_not_used()) {
       [](const py::array_t<double, py::array::c_style>& x) {
         if (x.ndim() != 1) throw std::invalid_argument("expected a 1-D float64 array");
 #if defined(SOFTLIB_X86)
-        const auto& cpu = softlib::supported_isas();
-        if (!softlib::built(softlib::Isa::avx512) ||
-            std::find(cpu.begin(), cpu.end(), softlib::Isa::avx512) == cpu.end()) {
-          throw std::runtime_error("this CPU has no AVX-512");
-        }
+        table_named("avx512");  // throws, as for the kernels, where the path is not built or cannot run
         py::array_t<double> y(x.shape(0));
         softlib::testing::log_f64_avx512(x.data(), y.mutable_data(), static_cast<std::size_t>(x.shape(0)));
         return y;
