@@ -758,24 +758,28 @@ double raddstoreextexp(const typename S::T* x, typename S::T* y, std::size_t n, 
   return total;
 }
 
-// sum_i exp(x_i) 2^-e, nothing stored: raddstoreextexp's terms (the same values, bit for bit), for
-// the float32 log-normaliser (row_kernels.h, log_z_three_pass_extexp). The sum is kept in double
-// lanes, not SeededSum's float ones: log d needs the sum of the terms other than the max's to 2^-30
-// of itself, and SeededSum's carried errors, as large as terms below an ULP of the lane, are added
-// in float (9 ULP of a log-probability, measured). The next row's x is prefetched, and its y when y
-// is not null (nothing is written here).
-template <class S, bool wide>
-double raddextexp2e(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T e) {
+// sum_i exp(x_i) 2^-e: raddstoreextexp's terms (the same values, bit for bit), not stored, for the
+// float32 log-normaliser (row_kernels.h, log_z_three_pass_extexp). The sum is kept in double lanes,
+// not SeededSum's float ones: log d needs the sum of the terms other than the max's to 2^-30 of
+// itself, and SeededSum's carried errors, as large as terms below an ULP of the lane, are added in
+// float (9 ULP of a log-probability, measured). The next row's x is prefetched, and its y when y is
+// not null. `store_diff`: y_i = x_i - m is written as well, log_softmax's first subtraction, so that
+// the writes' cache misses overlap the exponentials, as the softmax's stored terms do.
+template <class S, bool wide, bool store_diff = false>
+double raddextexp2e(const typename S::T* x, typename S::T* y, std::size_t n, typename S::T e, typename S::T m = 0) {
   using V = typename S::V;
   constexpr std::size_t W = S::W;
   constexpr std::size_t K = 2 * U;
-  const V ve = S::set(e);
+  const V ve = S::set(e), vm = S::set(m);
   typename S::Acc acc[U] = {S::acc_zero(), S::acc_zero()};
   std::size_t i = 0;
   for (; i + K * W <= n; i += K * W) {
     prefetch_row_ahead<S, K>(x + i, y ? y + i : nullptr, n);
     V v[K];
     for (std::size_t u = 0; u < K; ++u) v[u] = S::load(x + i + u * W);
+    if constexpr (store_diff) {
+      for (std::size_t u = 0; u < K; ++u) S::store(y + i + u * W, S::sub(v[u], vm));
+    }
     extexp_terms<S, wide, K>(v, K, ve);
     for (std::size_t u = 0; u < K; ++u) S::acc_add(acc[u % 2], v[u]);
   }
@@ -784,6 +788,10 @@ double raddextexp2e(const typename S::T* x, typename S::T* y, std::size_t n, typ
     V v[K];
     for (std::size_t u = 0; u < whole; ++u) v[u] = S::load(x + i + u * W);
     if (tail) v[whole] = S::load_tail(x + i + whole * W, tail, x[0]);
+    if constexpr (store_diff) {
+      for (std::size_t u = 0; u < whole; ++u) S::store(y + i + u * W, S::sub(v[u], vm));
+      if (tail) S::store_tail(y + i + whole * W, tail, S::sub(v[whole], vm));
+    }
     extexp_terms<S, wide, K>(v, k, ve);
     if (tail) v[whole] = S::tail_zero(v[whole], tail);
     for (std::size_t u = 0; u < k; ++u) S::acc_add(acc[u % 2], v[u]);

@@ -343,20 +343,32 @@ struct RowKernels {
   // of a log d near 0, so it is swapped for its exact value t = e^(max - e ln 2) (in double):
   // d - 1 = (s - q) / t. s - q is exact (q is one of s's terms); rows with d - 1 below 2^-12 sum the
   // others again (log1p_others), as log_d_of does. (libm's log1p took 29 ns a call here, log 7.)
+  // These rows are longer than the short kernels' (n > 8 vectors): their t and log d come from libm.
+  // One row alone in the vector lanes (log_d_block<1>) waits about 55 ns for its exp -> log chain;
+  // AVX-512, paired, 8192x256: log_softmax 1.75 -> 1.15 times the softmax, logsumexp 1.63 -> 1.01.
+  // `store_diff`: the summing pass also writes y = x - m (log_softmax_three_pass).
+  template <bool store_diff = false>
   static LogZ log_z_three_pass_extexp(const T* x, T* y, std::size_t n, mk::MinMax<S> r) {
     const T m = r.max, e = max_exponent(m);
-    const double t = mk::has_double<S>::value ? 0.0 : mk::max_term_exact(m, e);  // S::Double: log_d_block's
+    const double t = mk::max_term_exact(m, e);
     const bool narrow = r.min >= m - mk::ExtExpLimits<T>::narrow;  // false for a NaN min
-    const double s = narrow ? mk::raddextexp2e<S, false>(x, y, n, e) : mk::raddextexp2e<S, true>(x, y, n, e);
+    const double s = narrow ? mk::raddextexp2e<S, false, store_diff>(x, y, n, e, m)
+                            : mk::raddextexp2e<S, true, store_diff>(x, y, n, e, m);
     if (!(std::isfinite(s) && s > 0.0)) return {0, 0, false};
     typename S::V vm[1] = {S::set(m)};
     mk::extexp_terms<S, false, 1>(vm, 1, S::set(e));
     T q[S::W];
     S::to_array(vm[0], q);
-    return log_z_of_sum(x, n, {double(m), double(e), s, double(q[0]), t});
+    return log_z_of_sum<false>(x, n, {double(m), double(e), s, double(q[0]), t});
   }
-  static LogZ log_z_of_sum(const T* x, std::size_t n, mk::ExpSum2e p) {
-    if constexpr (mk::has_double<S>::value) {  // one lane of a block, as the rows kernels' blocks
+  // log Z from a row's ExpSum2e. `lanes` (short rows, with double vectors): in one lane of the
+  // vector exp and log, as the rows kernels' blocks do, so that a row gives the same bits alone and
+  // among others; otherwise by libm (p.t then holds the max's exact term). Inlined by force: out of
+  // line, the AVX2 summing loop of its caller spilled differently (logsumexp 1024x32000: 0.45 -> 0.53
+  // ns an element).
+  template <bool lanes = mk::has_double<S>::value>
+  SOFTLIB_INLINE static LogZ log_z_of_sum(const T* x, std::size_t n, mk::ExpSum2e p) {
+    if constexpr (lanes) {
       double log_d;
       log_d_block<1>(&p, &x, 1, n, &log_d);
       return {p.m, log_d, true};
@@ -443,9 +455,23 @@ struct RowKernels {
   static void log_softmax(const T* x, T* y, std::size_t n) {
     log_softmax_given(x, y, n, log_z(x, n));
   }
-  // The float32 pass prefetches the next row's x and y while it computes, as the softmax kernel does
-  // (y fetched in the light last pass instead: 1.27 against 1.21 times the softmax at 1024x32000).
+  // float32 rows of at least this many elements write y = x - m in the summing pass, then subtract
+  // log d in place: y's cache misses overlap the exponentials, as the softmax's stored terms do.
+  // The same two roundings, the same bits. Times the softmax (AVX-512, C++, one thread): 1024x32000
+  // 1.20 -> 1.03, 2048x2048 1.17 -> 1.03; 1024 floats a tie; 512 floats slower (1.15 -> 1.20).
+  static constexpr std::size_t store_diff_min = 1024;
+  // The float32 pass prefetches the next row's x and y while it computes, as the softmax kernel does.
   static void log_softmax_three_pass(const T* x, T* y, std::size_t n) {
+    if constexpr (sizeof(T) == 4 && !mk::is_plain<S>::value) {
+      if (n >= store_diff_min) {
+        const mk::MinMax<S> r = row_min_max(x, n);
+        if (std::isfinite(r.max) && std::fabs(r.max) <= mk::ExtExpLimits<T>::direct) {
+          const LogZ z = log_z_three_pass_extexp<true>(x, y, n, r);
+          if (!z.ok) return log_softmax_scipy(x, y, n);  // a NaN the max did not show
+          return mk::vsubtract2<S>(y, y, n, T(0), T(z.lo));  // (x - m) - 0 - log d: as below
+        }
+      }
+    }
     log_softmax_given(x, y, n, log_z_three_pass_for(x, y, n));
   }
   static void log_softmax_given(const T* x, T* y, std::size_t n, LogZ z) {

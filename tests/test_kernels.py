@@ -95,7 +95,10 @@ NON_FINITE_ROWS = [
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_non_finite_rows_follow_scipy_on_every_kernel(path, dtype):
     for row in NON_FINITE_ROWS:
-        for pad in (0, 37):  # alone, and in a row long enough for the vector loops
+        # alone, in a row long enough for the vector loops, and in one long enough for float32
+        # log_softmax to write x - max while it sums (row_kernels.h, store_diff_min), which a NaN the
+        # max did not show sends back to SciPy's formula
+        for pad in (0, 37, 1030):
             x = np.array(row + [-np.inf] * pad, dtype=dtype)[None, :]
             with np.errstate(all="ignore"):
                 want_sm = scipy.special.softmax(x, axis=-1)
@@ -128,7 +131,7 @@ def _guarded_buffer(nbytes):
 def test_no_access_past_the_buffer(path, dtype):
     """Rows that end where an inaccessible page begins: any over-read or over-write would crash."""
     item = np.dtype(dtype).itemsize
-    for n in (1, 3, 17, 33, 67):
+    for n in (1, 3, 17, 33, 67, 1025):  # 1025: float32 log_softmax writes x - max while it sums
         xb, keep_x = _guarded_buffer(n * item)
         yb, keep_y = _guarded_buffer(n * item)
         x = xb.view(dtype).reshape(1, n)
@@ -338,7 +341,9 @@ def test_preallocated_out_takes_the_fast_path_safely():
 # to double every 1024 vectors, so sizes straddle both on each path.
 def three_pass_sizes(lanes):
     vectors = {1, 3, 4, 5, 8, 9, 1023, 1024, 1025, 2049}
-    return sorted({v * lanes + d for v in vectors for d in (-1, 0, 1)} - {0})
+    # and 1024 floats +- 1, from where float32 log_softmax writes x - max while it sums
+    # (row_kernels.h, store_diff_min)
+    return sorted({v * lanes + d for v in vectors for d in (-1, 0, 1)} - {0} | {1023, 1024, 1025})
 
 
 def three_pass_rows(rng, n):
