@@ -476,7 +476,7 @@ struct RowKernels {
   }
   static void log_softmax_given(const T* x, T* y, std::size_t n, LogZ z) {
     if (!z.ok) return log_softmax_scipy(x, y, n);
-    mk::vsubtract2<S>(x, y, n, T(z.hi), T(z.lo));
+    subtract2(x, y, n, T(z.hi), T(z.lo));
   }
   // The normaliser pass for log_softmax's "auto" and for logsumexp: the three-pass max + sum while the
   // row stays in cache (one exp per element, no rescaling bookkeeping), the online pass beyond (one read).
@@ -495,7 +495,11 @@ struct RowKernels {
   static T row_max(const T* x, std::size_t n) { return mk::rmax<S>(x, n); }
   static void exp(const T* x, T* y, std::size_t n) { mk::vexp<S>(x, y, n); }
   static OnlineSum online_sum(const T* x, std::size_t n) { return mk::raddonline<S>(x, n); }
-  static void subtract2(const T* x, T* y, std::size_t n, T hi, T lo) { mk::vsubtract2<S>(x, y, n, hi, lo); }
+  // log_softmax's last pass, y = (x - hi) - lo; from stream_min_bytes of output on, y is streamed.
+  static void subtract2(const T* x, T* y, std::size_t n, T hi, T lo) {
+    if (n * sizeof(T) >= stream_min_bytes) return mk::vsubtract2<S, true>(x, y, n, hi, lo);
+    mk::vsubtract2<S>(x, y, n, hi, lo);
+  }
 
   // --- StableMax. `sum` is sum_j s(x_j) of the whole row (possibly merged from pieces).
   static bool stablemax_usable(double sum) { return std::isfinite(sum) && sum > 0.0; }

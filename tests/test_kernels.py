@@ -406,21 +406,24 @@ def test_float32_log_normaliser_at_its_boundaries(path):
             assert ulp_error(lse, exact_lse, np.float32, floor=1.0).max() <= 3, (path, n, name)
 
 
-# --- The Two-Pass second pass streamed past the caches (row_kernels.h, scale_extexp) ----------------
+# --- The last passes streamed past the caches (row_kernels.h, scale_extexp and subtract2) ----------
 # From 4 MiB of output on, y is written with non-temporal stores once aligned (a masked store before):
-# every alignment of y gives the same values, within 3 ULP, on one thread and split across two.
+# the Two-Pass softmax's second pass and log_softmax's subtraction. Every alignment of y gives the
+# same values, within 3 ULP, on one thread and split across two (pieces of 4 MiB, streamed too).
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_two_pass_streamed_output_at_every_alignment(path, dtype):
-    n = (1 << 22) // np.dtype(dtype).itemsize + 5
+@pytest.mark.parametrize("op, algorithm", [("softmax", "two_pass"), ("log_softmax", "two_pass"),
+                                           ("log_softmax", "online")])
+def test_streamed_output_at_every_alignment(path, dtype, op, algorithm):
+    n = 2 * (1 << 22) // np.dtype(dtype).itemsize + 5
     x = np.random.default_rng(13).normal(scale=4.0, size=(1, n)).astype(dtype)
-    exact = exact_softmax(x)
+    exact = _exact3(x)[0 if op == "softmax" else 1]
     first = {}
     for offset in (0, 1, 3, 7):
         buf = np.empty(n + 8, dtype)
         y = buf[offset:offset + n].reshape(1, n)
         for threads in (1, 2):
-            core.softmax(x, y, ALGORITHMS.index("two_pass"), threads, path)
+            getattr(core, op)(x, y, ALGORITHMS.index(algorithm), threads, path)
             assert ulp_error(y, exact, dtype).max() <= 3, (offset, threads)
             assert np.array_equal(y, first.setdefault(threads, y.copy())), (offset, threads)
 
